@@ -1,0 +1,114 @@
+"""Loading, validating, hashing and dumping scenarios, with precise error messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from abm.config.scenario import Scenario
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; the message names the key, the value and what is allowed."""
+
+
+def _format_error(err: dict[str, Any]) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        return f"{loc}: unknown key (value {err['input']!r}); check the spelling against `abm config show`"
+    if err["type"] == "missing":
+        return f"{loc}: required key is missing"
+    got = err.get("input")
+    shown = repr(got) if not isinstance(got, dict) else "{...}"
+    return f"{loc}: {msg} (got {shown})"
+
+
+def validate_dict(data: dict[str, Any], origin: str = "config") -> Scenario:
+    """Validate a plain mapping into a :class:`Scenario`; raise :class:`ConfigError` on any problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the top level must be a mapping of keys, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        lines = [_format_error(e) for e in exc.errors(include_url=False)]
+        raise ConfigError(f"{origin}: invalid config\n  " + "\n  ".join(lines)) from None
+    except ValueError as exc:  # e.g. an unknown disease preset raised by a validator
+        raise ConfigError(f"{origin}: {exc}") from None
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping, with a clear error for a missing or unreadable file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: no such config file")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read file ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({exc})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into a copy of ``base``; nested mappings merge, other values replace."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load(path: str | Path | None = None, overlays: list[str | Path] | None = None) -> Scenario:
+    """Load a scenario file (or the defaults when ``path`` is None), applying overlay files in order.
+
+    A scenario may name a base with ``extends: other.yaml`` (relative to its own folder).
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        data = _read_with_extends(Path(path), seen=())
+    for overlay in overlays or []:
+        data = deep_merge(data, read_yaml(overlay))
+    return validate_dict(data, origin=str(path) if path else "defaults")
+
+
+def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    data = read_yaml(path)
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    base_path = (path.parent / str(base)).resolve()
+    if base_path in seen:
+        raise ConfigError(f"{path}: 'extends' forms a cycle through {base_path.name}")
+    return deep_merge(_read_with_extends(base_path, seen + (base_path,)), data)
+
+
+def to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The fully resolved scenario as plain JSON-compatible data."""
+    return scenario.model_dump(mode="json")
+
+
+def config_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario, excluding name and seed (same biology = same hash)."""
+    data = to_dict(scenario)
+    data.pop("name", None)
+    data.pop("seed", None)
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def dump_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as YAML text."""
+    return yaml.safe_dump(to_dict(scenario), sort_keys=False)

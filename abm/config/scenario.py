@@ -1,0 +1,88 @@
+"""The top-level scenario: a patient, a disease, the simulation settings and one or more arms."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+
+from abm.config.biology import Biology
+from abm.config.disease import Disease
+from abm.config.param import Section, param
+from abm.config.treatment import Treatment
+
+
+class Simulation(Section):
+    """Time settings."""
+
+    days: float = param(180.0, "days", "follow-up of the trials (LIU11-TH17-180)", gt=0, le=3650)
+    burn_in_days: float = param(
+        120.0, "days", "assumption: long enough for the untreated state to settle (> 5 Treg/Th17 "
+        "half-lives); not recorded as treatment time", ge=0, le=3650)
+    dt_h: float = param(
+        2.0, "h", "agent step; fast fates (licensing, MSC death) take 12-24 h", gt=0, le=12)
+    record_every_h: float = param(24.0, "h", "one trajectory row per simulated day", gt=0)
+
+    @model_validator(mode="after")
+    def _record_multiple(self) -> Simulation:
+        ratio = self.record_every_h / self.dt_h
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(
+                f"simulation.record_every_h ({self.record_every_h}) must be a whole multiple of "
+                f"simulation.dt_h ({self.dt_h})")
+        return self
+
+
+class Tissue(Section):
+    """The modelled patch of inflamed tissue."""
+
+    width_voxels: int = param(100, "voxels", "2 mm at 20 um voxels (DESIGN s2)", ge=4, le=2000)
+    height_voxels: int = param(100, "voxels", "2 mm at 20 um voxels (DESIGN s2)", ge=4, le=2000)
+    voxel_um: float = param(20.0, "um", "about one leukocyte diameter (DESIGN s2)", gt=0)
+    tcell_density: float = param(
+        0.15, "cells/voxel", "assumption: dense lymphocytic infiltrate of active synovitis/nephritis",
+        ge=0, le=0.9)
+    macrophage_density: float = param(
+        0.1, "cells/voxel", "assumption: macrophage-rich lining/infiltrate", ge=0, le=0.9)
+    bcell_density: float = param(0.04, "cells/voxel", "assumption", ge=0, le=0.9)
+
+
+class Patient(Section):
+    """The patient."""
+
+    body_weight_kg: float = param(60.0, "kg", "adult; a child may be 10-40 kg", gt=0, le=300)
+
+
+class Scenario(Section):
+    """A complete, validated scenario."""
+
+    name: str = param("scenario", "-", "label used in run directories and reports")
+    seed: int = param(20261127, "-", "root seed of numpy SeedSequence", ge=0)
+    simulation: Simulation = Field(default_factory=Simulation)
+    tissue: Tissue = Field(default_factory=Tissue)
+    patient: Patient = Field(default_factory=Patient)
+    disease: Disease = Field(default_factory=lambda: Disease(preset="sle"))
+    biology: Biology = Field(default_factory=Biology)
+    arms: dict[str, Treatment] = Field(
+        default_factory=lambda: {"msc": Treatment(), "untreated": Treatment(control="untreated")})
+    findings: list[str] = param([], "-", "finding ids of shared trials this scenario speaks to")
+
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, arms: dict[str, Treatment]) -> dict[str, Treatment]:
+        if not arms:
+            raise ValueError("at least one arm is needed")
+        for name in arms:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"arm name {name!r} must be letters, digits, '-' or '_'")
+        return arms
+
+    @model_validator(mode="after")
+    def _schedule_in_window(self) -> Scenario:
+        for name, arm in self.arms.items():
+            if not arm.gives_cells:
+                continue
+            late = [d for d in arm.schedule.infusion_days() if d > self.simulation.days]
+            if late:
+                raise ValueError(
+                    f"arms.{name}.schedule: infusion day(s) {late} fall after the end of the run "
+                    f"(simulation.days = {self.simulation.days})")
+        return self

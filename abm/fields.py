@@ -1,0 +1,159 @@
+"""Quasi-steady-state solver for diffusing cytokine fields.
+
+Cytokine and metabolite fields (IDO activity, PGE2, TGF-beta, IL-6, IL-10, inflammation)
+diffuse across a few hundred micrometres and decay or are taken up within minutes, whereas the
+cells that secrete them move, divide and change state over hours. The fields therefore relax to
+steady state long before the cells change, so at every agent step each field is taken to be the
+steady-state solution of the screened Poisson equation
+
+    D * laplacian(c) - k * c + s = 0
+
+on the 2-D grid of square voxels of side ``h`` (um), with
+
+* ``c`` concentration (any concentration unit, e.g. ng/mL),
+* ``D`` diffusion coefficient (um^2/min),
+* ``k`` first-order loss rate (1/min: decay plus uptake), which must be positive,
+* ``s`` source (concentration units per min, per voxel),
+
+and zero-flux (Neumann) boundaries, because the modelled patch sits inside similar tissue.
+The diffusion length ``sqrt(D / k)`` sets how far a signal reaches from its source.
+
+Method. The Laplacian is the standard 5-point stencil with reflecting boundaries (the ghost
+voxel outside each edge equals the edge voxel). That matrix is diagonalised exactly by the
+type-II discrete cosine transform: the DCT-II mode (i, j) is an eigenvector with eigenvalue
+
+    -lambda_ij = (2 cos(pi i / nx) - 2 + 2 cos(pi j / ny) - 2) / h^2  (<= 0).
+
+So in DCT space the equation is ``(D * lambda_ij + k) * c_hat = s_hat``, and one forward
+transform, one element-wise division and one inverse transform give the solution of the discrete
+equations exactly, up to round-off. There is no iteration, no tolerance and no time step; the
+cost is O(N log N) for N voxels per field. All fields with a nonzero source are transformed in
+one batched call; fields whose source is identically zero are skipped (their steady state is
+exactly zero), and fields with ``D == 0`` are solved point-wise as ``c = s / k``.
+
+Because ``k > 0``, the discrete operator ``k I - D L`` is a strictly diagonally dominant
+M-matrix, so its inverse is element-wise non-negative: non-negative sources give non-negative
+concentrations. The transform produces tiny negative values (of order machine epsilon times the
+field maximum) where the true concentration is near zero; these are clipped to 0.
+"""
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import fft
+
+
+class SteadyStateSolver:
+    """Steady-state screened-Poisson solver for F fields on one (nx, ny) voxel grid.
+
+    Args:
+        shape: grid size ``(nx, ny)`` in voxels.
+        voxel_um: voxel side ``h`` (um), > 0.
+        diffusion_um2_per_min: diffusion coefficient ``D`` of each field (um^2/min), >= 0.
+        loss_per_min: first-order loss rate ``k`` of each field (1/min: decay + uptake), > 0.
+
+    Raises:
+        ValueError: on a non-positive voxel size, a negative ``D``, a non-positive ``k``
+            (no steady state exists without loss), or mismatched per-field lengths.
+
+    An instance keeps a scratch buffer, so one instance must not be used by two threads at once.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        voxel_um: float,
+        diffusion_um2_per_min: Sequence[float],
+        loss_per_min: Sequence[float],
+    ) -> None:
+        nx, ny = (int(n) for n in shape)
+        if nx < 1 or ny < 1:
+            raise ValueError(f"grid shape must be positive, got {shape}")
+        if not voxel_um > 0:
+            raise ValueError(f"voxel_um must be > 0, got {voxel_um}")
+        diff = np.asarray(diffusion_um2_per_min, dtype=float)
+        loss = np.asarray(loss_per_min, dtype=float)
+        if diff.ndim != 1 or diff.shape != loss.shape:
+            raise ValueError(
+                f"need one D and one k per field, got {diff.shape[0] if diff.ndim else 0} D "
+                f"and {loss.shape[0] if loss.ndim else 0} k"
+            )
+        for i, (d, k) in enumerate(zip(diff, loss, strict=True)):
+            if not k > 0:
+                raise ValueError(
+                    f"field {i}: loss rate k = {k} 1/min must be > 0 (no steady state without loss)"
+                )
+            if not d >= 0:
+                raise ValueError(f"field {i}: diffusion coefficient D = {d} um^2/min must be >= 0")
+
+        self.shape: tuple[int, int] = (nx, ny)
+        self.voxel_um: float = float(voxel_um)
+        self.diffusion_um2_per_min: np.ndarray = diff
+        self.loss_per_min: np.ndarray = loss
+        self.n_fields: int = diff.shape[0]
+
+        # Eigenvalues of minus the reflecting 5-point Laplacian (1/um^2), >= 0.
+        h2 = self.voxel_um**2
+        lam_x = (2.0 - 2.0 * np.cos(np.pi * np.arange(nx) / nx)) / h2
+        lam_y = (2.0 - 2.0 * np.cos(np.pi * np.arange(ny) / ny)) / h2
+        lam = lam_x[:, None] + lam_y[None, :]
+        # Denominator D * lambda + k in DCT space, shape (F, nx, ny), units 1/min.
+        self.denominator: np.ndarray = diff[:, None, None] * lam + loss[:, None, None]
+        self._diffusing: np.ndarray = diff > 0
+        self._work: np.ndarray = np.empty((self.n_fields, nx, ny))  # scratch for solve()
+
+    def solve(self, sources: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return the steady-state concentrations for the given sources.
+
+        Args:
+            sources: array ``(F, nx, ny)`` of non-negative sources (concentration per min, per
+                voxel).
+            out: optional float array ``(F, nx, ny)`` filled in place with the result.
+
+        Returns:
+            Concentrations ``(F, nx, ny)`` (concentration units); ``out`` itself if given.
+            Fields whose source is identically zero are exactly zero. Round-off negatives are
+            clipped to 0.
+
+        Raises:
+            ValueError: if ``sources`` or ``out`` has the wrong shape, or a source is negative.
+        """
+        src = np.asarray(sources, dtype=float)
+        expected = (self.n_fields, *self.shape)
+        if src.shape != expected:
+            raise ValueError(f"sources must have shape {expected}, got {src.shape}")
+        if src.size and src.min() < 0:
+            raise ValueError("sources must be non-negative")
+
+        nonzero = src.reshape(self.n_fields, -1).any(axis=1)
+        spectral = np.flatnonzero(nonzero & self._diffusing)
+        local = np.flatnonzero(nonzero & ~self._diffusing)
+
+        # Everything is computed before `out` is written, so `out` may alias `sources`.
+        conc = None
+        if spectral.size:
+            # Transform in the preallocated buffer: avoids allocating (and page-faulting) fresh
+            # arrays every call, which otherwise roughly doubles the time of a solve.
+            conc = self._work[: spectral.size]
+            np.take(src, spectral, axis=0, out=conc)
+            conc = fft.dctn(conc, axes=(1, 2), norm="ortho", workers=1, overwrite_x=True)
+            for j, field in enumerate(spectral):
+                conc[j] /= self.denominator[field]
+            conc = fft.idctn(conc, axes=(1, 2), norm="ortho", workers=1, overwrite_x=True)
+            np.maximum(conc, 0.0, out=conc)
+        local_conc = src[local] / self.loss_per_min[local, None, None]
+
+        if out is None:
+            out = np.zeros(expected)
+        elif out.shape != expected:
+            raise ValueError(f"out must have shape {expected}, got {out.shape}")
+        else:
+            out[:] = 0.0
+        if conc is not None:
+            out[spectral] = conc
+        out[local] = local_conc
+        return out
+
+    def diffusion_length_um(self) -> np.ndarray:
+        """Return the diffusion length ``sqrt(D / k)`` of each field (um), shape (F,)."""
+        return np.sqrt(self.diffusion_um2_per_min / self.loss_per_min)

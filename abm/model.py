@@ -1,0 +1,180 @@
+"""The model: a ``mesa.Model`` whose step reads like the step order of the design.
+
+    treatments -> trafficking -> secretion -> field solve -> sensing + fate decisions
+    (MSC, T cells, macrophages, B cells; each module senses its own cells) -> proliferation/death
+    (inside each fate step) -> compartments (lung, blood) -> motility -> record
+
+Time: ``t_h`` counts hours from the first treatment day (negative during burn-in); one step is
+``simulation.dt_h`` hours.  All randomness comes from ``self.rng`` (numpy Generator).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import mesa
+import numpy as np
+
+from abm import compartments, populations, treatment
+from abm.config import MEDIATORS, Scenario, Treatment
+from abm.fields import SteadyStateSolver
+from abm.rules import bcells, macrophages, msc, secretion, tcells
+from abm.rules.common import per_h
+from abm.rules.levels import Levels
+from abm.space import TissueSpace
+
+UNTREATED = Treatment(control="untreated")
+
+
+class MSCModel(mesa.Model):
+    """MSC immunomodulation in a patch of inflamed tissue linked to blood and lung.
+
+    Args:
+        scenario: validated scenario.
+        rng: seed material (int, SeedSequence or Generator) for the model's only RNG.
+        arm: treatment of this run; ``None`` means untreated (burn-in).
+    """
+
+    def __init__(self, scenario: Scenario, rng=None, arm: Treatment | None = None):
+        super().__init__(rng=np.random.default_rng(rng))
+        self.cfg = scenario
+        self.bio = scenario.biology
+        self.disease = scenario.disease
+        self.patient = scenario.patient
+        self.dt_h = scenario.simulation.dt_h
+        t = scenario.tissue
+        self.space = TissueSpace(t.width_voxels, t.height_voxels, t.voxel_um, MEDIATORS, self.random)
+        self.grid = self.space.grid  # the name Mesa's renderer expects
+        f = self.bio.fields
+        self.solver = SteadyStateSolver(
+            (t.width_voxels, t.height_voxels), t.voxel_um,
+            [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
+            [getattr(f, m).loss_per_min for m in MEDIATORS])
+        self.tcells = populations.tcells()
+        self.macrophages = populations.macrophages()
+        self.bcells = populations.bcells()
+        self.msc = populations.msc()
+        self.blood = compartments.initial_blood(self.bio.systemic.pool_cells)
+        self.lung = compartments.LungState(
+            phagocytes=self.bio.lung.phagocytes_per_kg * self.patient.body_weight_kg)
+        self.autoantibody = 0.0
+        self.t_h = -scenario.simulation.burn_in_days * 24.0
+        self.events: Counter[str] = Counter()
+        self._egress = np.zeros(3, np.int64)
+        self.systemic = Levels(*np.zeros(len(MEDIATORS)))
+        self.set_arm(arm or UNTREATED)
+        self._populate()
+        self.macrophage_recruitment_per_h = (
+            self.macrophages.n * per_h(self.bio.macrophages.lifespan_half_life_days, 24))
+
+    # ----------------------------------------------------------------------------- setup
+    def set_arm(self, arm: Treatment) -> None:
+        """Apply a treatment arm (used at the branch point after burn-in)."""
+        self.arm = arm
+        self.blockades = arm.blockades
+        self.infusions = treatment.plan(self.cfg, arm)
+        self._given = 0
+        blocked = [arm.blockades.ido_inhibitor, arm.blockades.cox2_inhibitor, arm.blockades.anti_tgfb]
+        self.blocked_mediators = [i for i, b in zip((0, 1, 2), blocked, strict=True) if b]
+        c = self.bio.concomitant
+        self.proliferation_factor = c.cyclophosphamide_proliferation if "cyclophosphamide" in arm.concomitant else 1.0
+        infl = 1.0
+        if "steroids" in arm.concomitant:
+            infl *= c.steroid_inflammation
+        if "dmard" in arm.concomitant:
+            infl *= c.dmard_inflammation
+        self.inflammation_factor = infl
+
+    def _populate(self) -> None:
+        t, rng, space = self.cfg.tissue, self.rng, self.space
+        voxels = t.width_voxels * t.height_voxels
+        b = self.blood
+        for pop, density in ((self.tcells, t.tcell_density), (self.macrophages, t.macrophage_density),
+                             (self.bcells, t.bcell_density)):
+            x, y = space.random_free(int(round(density * voxels)), rng)
+            space.claim(x, y)
+            if pop is self.tcells:
+                p = np.array([b.naive, b.th17, b.treg], float)
+                state = rng.choice(3, size=x.size, p=p / p.sum()).astype(np.int8)
+            elif pop is self.macrophages:
+                state = (rng.random(x.size) < 0.5).astype(np.int8)
+            else:
+                state = np.zeros(x.size, np.int8)
+            pop.add(x=x, y=y, state=state)
+
+    # ----------------------------------------------------------------------------- helpers
+    @property
+    def t_days(self) -> float:
+        """Days since the first treatment day (negative during burn-in)."""
+        return self.t_h / 24.0
+
+    def levels_at(self, pop) -> Levels:
+        """Field levels at each cell of a population."""
+        return Levels.from_rows(self.space.sample(pop))
+
+    def contacts(self, x, y, ox, oy) -> np.ndarray:
+        """Cells (ox, oy) in the contact neighbourhood of each voxel (x, y); zero if blocked."""
+        if self.blockades.no_contact or len(ox) == 0:
+            return np.zeros(len(x))
+        return self.space.neighbour_count(ox, oy, self.bio.msc.contact_radius_voxels, x, y)
+
+    def record_egress(self, states: np.ndarray) -> None:
+        """T cells leaving the tissue towards blood (counted by state)."""
+        self._egress += np.bincount(states, minlength=3)
+
+    def take_egress(self) -> np.ndarray:
+        """Egress counts since the last call, then reset."""
+        out, self._egress = self._egress, np.zeros(3, np.int64)
+        return out
+
+    # ----------------------------------------------------------------------------- step
+    def step(self) -> None:
+        """Advance one step of ``dt_h`` hours in the documented order."""
+        self._give_treatments()
+        self._traffic()
+        self.space.fields[:] = self.solver.solve(secretion.tissue_sources(self))
+        for rule in (msc.step_tissue, tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue):
+            self.events.update(rule(self))
+        self.systemic = compartments.systemic_levels(self)
+        self.events.update(compartments.step_lung(self, self.systemic))
+        self.events.update(compartments.step_blood(self, self.systemic))
+        self._move()
+        self.t_h += self.dt_h
+
+    def _give_treatments(self) -> None:
+        while self._given < len(self.infusions):
+            inf = self.infusions[self._given]
+            if inf.day * 24.0 > self.t_h + 1e-9:
+                break
+            self._given += 1
+            lung = self.lung
+            alive = lung.msc_alive + lung.msc_apoptotic
+            lung.msc_potency = (lung.msc_potency * alive + inf.potency * inf.to_lung) / max(alive + inf.to_lung, 1.0)
+            if inf.licensed:
+                lung.msc_licensed += round(inf.to_lung)
+            else:
+                lung.msc_resting += round(inf.to_lung)
+            k = int(self.rng.poisson(inf.tissue_expected))
+            x, y = self.space.random_free(k, self.rng)
+            self.space.claim(x, y)
+            self.msc.add(x=x, y=y, state=msc.LICENSED if inf.licensed else msc.RESTING,
+                         potency=inf.potency, state_h=0.0)
+            self.events.update({"infusion": 1, "msc_arrived_tissue": int(x.size)})
+
+    def _traffic(self) -> None:
+        tr, rng = self.bio.trafficking, self.rng
+        infl_mean = float(self.space.fields[MEDIATORS.index("infl")].mean())
+        rate = tr.t_ingress_per_mm2_per_h * self.space.area_mm2 * (1 + tr.t_ingress_inflammation_gain * infl_mean)
+        k = int(rng.poisson(rate * self.dt_h))
+        x, y = self.space.random_free(k, rng)
+        states = compartments.draw_ingress_states(self, x.size)
+        self.space.claim(x, y)
+        self.tcells.add(x=x, y=y, state=states, age_h=0.0)
+
+    def _move(self) -> None:
+        dt_min = self.dt_h * 60.0
+        for pop, coef in ((self.tcells, self.bio.tcells.motility_um2_per_min),
+                          (self.bcells, self.bio.bcells.motility_um2_per_min),
+                          (self.macrophages, self.bio.macrophages.motility_um2_per_min)):
+            sigma = np.sqrt(2.0 * coef * dt_min) / self.space.voxel_um
+            self.space.jump(pop, sigma, self.rng)

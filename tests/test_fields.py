@@ -1,0 +1,147 @@
+"""Tests for the steady-state cytokine field solver (abm.fields)."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import k0
+
+from abm import fields
+from abm.fields import SteadyStateSolver
+
+
+def apply_operator(c: np.ndarray, diff: np.ndarray, loss: np.ndarray, h: float) -> np.ndarray:
+    """Explicit D * lap(c) - k * c with the reflecting 5-point stencil, for c of shape (F,nx,ny)."""
+    p = np.pad(c, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    lap = (p[:, 2:, 1:-1] + p[:, :-2, 1:-1] + p[:, 1:-1, 2:] + p[:, 1:-1, :-2] - 4 * c) / h**2
+    return diff[:, None, None] * lap - loss[:, None, None] * c
+
+
+def test_decay_only_is_pointwise():
+    rng = np.random.default_rng(1)
+    loss = np.array([0.3, 2.0])
+    solver = SteadyStateSolver((17, 23), 10.0, [0.0, 0.0], loss)
+    s = rng.uniform(0, 5, size=(2, 17, 23))
+    c = solver.solve(s)
+    np.testing.assert_array_equal(c, s / loss[:, None, None])
+
+
+def test_uniform_source_gives_s_over_k():
+    loss = np.array([0.05, 1.0, 7.0])
+    solver = SteadyStateSolver((31, 12), 15.0, [10.0, 6000.0, 1e5], loss)
+    s = np.empty((3, 31, 12))
+    s[:] = np.array([2.0, 0.5, 3.0])[:, None, None]
+    c = solver.solve(s)
+    np.testing.assert_allclose(c, s / loss[:, None, None], rtol=1e-12)
+
+
+def test_mass_balance():
+    rng = np.random.default_rng(2)
+    loss = np.array([0.01, 0.2, 3.0])
+    solver = SteadyStateSolver((40, 25), 20.0, [500.0, 6000.0, 30000.0], loss)
+    s = rng.exponential(1.0, size=(3, 40, 25)) * (rng.random((3, 40, 25)) < 0.1)
+    c = solver.solve(s)
+    total_loss = (loss[:, None, None] * c).sum(axis=(1, 2))
+    np.testing.assert_allclose(total_loss, s.sum(axis=(1, 2)), rtol=1e-10)
+
+
+def test_point_source_matches_continuum_green_function():
+    n, h, diff, lam = 257, 20.0, 6000.0, 150.0
+    loss = diff / lam**2
+    solver = SteadyStateSolver((n, n), h, [diff], [loss])
+    np.testing.assert_allclose(solver.diffusion_length_um(), [lam])
+    q = 4.0
+    s = np.zeros((1, n, n))
+    mid = n // 2
+    s[0, mid, mid] = q
+    c = solver.solve(s)[0]
+    x = (np.arange(n) - mid) * h
+    r = np.hypot(x[:, None], x[None, :])
+    ring = (r >= 3 * h) & (r <= 5 * lam)
+    exact = q * h**2 / (2 * np.pi * diff) * k0(r[ring] / lam)
+    rel = np.abs(c[ring] - exact) / exact
+    assert rel.max() < 0.03
+
+
+def test_residual_of_discrete_operator():
+    rng = np.random.default_rng(3)
+    h = 12.5
+    diff = np.array([100.0, 6000.0, 50000.0, 0.0])
+    loss = np.array([0.02, 0.5, 0.1, 1.0])
+    solver = SteadyStateSolver((33, 48), h, diff, loss)
+    s = rng.uniform(0, 1, size=(4, 33, 48)) ** 4
+    c = solver.solve(s)
+    residual = apply_operator(c, diff, loss, h) + s
+    assert np.linalg.norm(residual) <= 1e-9 * np.linalg.norm(s)
+
+
+def test_zero_fields_are_skipped_and_out_is_filled_in_place(monkeypatch):
+    rng = np.random.default_rng(4)
+    diff, loss = [6000.0, 2000.0, 9000.0], [0.3, 0.1, 1.0]
+    solver = SteadyStateSolver((20, 30), 20.0, diff, loss)
+    s = rng.uniform(0, 1, size=(3, 20, 30))
+    s[1] = 0.0
+    reference = SteadyStateSolver((20, 30), 20.0, diff[::2], loss[::2]).solve(s[::2])
+    transformed = []
+    real_dctn = fields.fft.dctn
+
+    def spy_dctn(x, *args, **kwargs):
+        transformed.append(np.shape(x))
+        return real_dctn(x, *args, **kwargs)
+
+    monkeypatch.setattr(fields.fft, "dctn", spy_dctn)
+    out = np.full((3, 20, 30), np.nan)
+    result = solver.solve(s, out=out)
+    assert transformed == [(2, 20, 30)]  # one batched transform of the two nonzero fields
+    assert result is out
+    assert np.all(out[1] == 0.0)
+    np.testing.assert_allclose(out[::2], reference, rtol=1e-13, atol=0)
+    assert np.all(solver.solve(np.zeros((3, 20, 30))) == 0.0)
+    np.testing.assert_array_equal(solver.solve(s), out)  # scratch-buffer reuse is harmless
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(
+    nx=st.integers(1, 16),
+    ny=st.integers(1, 16),
+    h=st.floats(1.0, 50.0),
+    diff=st.floats(0.0, 1e5),
+    loss=st.floats(1e-3, 10.0),
+    a=st.floats(0.0, 100.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_nonnegative_and_linear(nx, ny, h, diff, loss, a, seed):
+    rng = np.random.default_rng(seed)
+    diffs, losses = np.array([diff, diff / 3]), np.array([loss, 2 * loss])
+    solver = SteadyStateSolver((nx, ny), h, diffs, losses)
+    s1 = rng.exponential(1.0, size=(2, nx, ny)) * (rng.random((2, nx, ny)) < 0.3)
+    s2 = rng.exponential(1.0, size=(2, nx, ny)) * (rng.random((2, nx, ny)) < 0.3)
+    c1, c2, c12 = solver.solve(s1), solver.solve(s2), solver.solve(a * s1 + s2)
+    op_norm = solver.denominator.max()  # largest eigenvalue of k - D lap (1/min)
+    for s, c in ((s1, c1), (s2, c2), (a * s1 + s2, c12)):
+        assert np.all(c >= 0)
+        # Clipping negatives must not hide a real error: backward-error residual check (round-off
+        # in c is amplified by up to op_norm, so the bound is relative to op_norm * |c| + |s|).
+        residual = apply_operator(c, diffs, losses, h) + s
+        scale = op_norm * np.linalg.norm(c) + np.linalg.norm(s)
+        assert np.linalg.norm(residual) <= 1e-12 * scale
+    expected = a * c1 + c2
+    np.testing.assert_allclose(c12, expected, rtol=0, atol=1e-10 * max(expected.max(), 1e-300))
+
+
+@pytest.mark.parametrize("bad_k", [0.0, -0.5])
+def test_nonpositive_loss_raises_naming_field(bad_k):
+    with pytest.raises(ValueError, match=rf"field 2: loss rate k = {bad_k}"):
+        SteadyStateSolver((8, 8), 10.0, [1.0, 1.0, 1.0], [0.1, 0.1, bad_k])
+
+
+def test_other_invalid_arguments_raise():
+    with pytest.raises(ValueError, match="field 1: diffusion"):
+        SteadyStateSolver((8, 8), 10.0, [1.0, -1.0], [0.1, 0.1])
+    with pytest.raises(ValueError, match="voxel_um"):
+        SteadyStateSolver((8, 8), 0.0, [1.0], [0.1])
+    solver = SteadyStateSolver((8, 8), 10.0, [1.0], [0.1])
+    with pytest.raises(ValueError, match="shape"):
+        solver.solve(np.ones((1, 8, 9)))
+    with pytest.raises(ValueError, match="non-negative"):
+        solver.solve(-np.ones((1, 8, 8)))
