@@ -9,7 +9,7 @@ Th17 % here.  Transfers between compartments form a small directed graph (:func:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass  # noqa: F401  (asdict re-used by model)
 
 import networkx as nx
 import numpy as np

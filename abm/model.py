@@ -178,3 +178,67 @@ class MSCModel(mesa.Model):
                           (self.macrophages, self.bio.macrophages.motility_um2_per_min)):
             sigma = np.sqrt(2.0 * coef * dt_min) / self.space.voxel_um
             self.space.jump(pop, sigma, self.rng)
+
+    # ----------------------------------------------------------------------------- state
+    def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
+        """The full dynamic state: (arrays, JSON-able metadata), RNG included.
+
+        Configuration is not part of the state; a state is restored into a model built from the
+        same scenario (the checkpoint stores the scenario beside it).
+        """
+        arrays: dict[str, np.ndarray] = {"fields": self.space.fields.copy(),
+                                         "occupied": self.space.occupied.copy(),
+                                         "egress": self._egress.copy()}
+        for pop in (self.tcells, self.macrophages, self.bcells, self.msc):
+            for col, arr in pop.arrays().items():
+                arrays[f"{pop.name}.{col}"] = arr
+        meta = {
+            "t_h": self.t_h,
+            "steps": self.steps,
+            "autoantibody": self.autoantibody,
+            "blood": _plain(compartments.asdict(self.blood)),
+            "lung": _plain(compartments.asdict(self.lung)),
+            "systemic": [float(v) for v in vars(self.systemic).values()],
+            "events": _plain(dict(self.events)),
+            "given": self._given,
+            "arm": self.arm.model_dump(mode="json"),
+            "macrophage_recruitment_per_h": self.macrophage_recruitment_per_h,
+            "rng": self.rng.bit_generator.state,
+            "random": _py_random_state(self.random),
+        }
+        return arrays, meta
+
+    def load_state_dict(self, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Restore a state produced by :meth:`state_dict` (bit-identical continuation)."""
+        self.set_arm(Treatment.model_validate(meta["arm"]))
+        self.space.fields[:] = arrays["fields"]
+        self.space.occupied[:] = arrays["occupied"]
+        self._egress = arrays["egress"].astype(np.int64).copy()
+        for pop in (self.tcells, self.macrophages, self.bcells, self.msc):
+            pop.load_arrays({c: arrays[f"{pop.name}.{c}"] for c in pop.columns})
+        self.t_h = float(meta["t_h"])
+        self.steps = int(meta["steps"])
+        self.autoantibody = float(meta["autoantibody"])
+        self.blood = compartments.Blood(**meta["blood"])
+        self.lung = compartments.LungState(**meta["lung"])
+        self.systemic = Levels(*meta["systemic"])
+        self.events = Counter(meta["events"])
+        self._given = int(meta["given"])
+        self.macrophage_recruitment_per_h = float(meta["macrophage_recruitment_per_h"])
+        self.rng.bit_generator.state = meta["rng"]
+        self.random.setstate(_py_random_from(meta["random"]))
+        self.space.publish_fields()
+
+
+def _plain(d: dict) -> dict:
+    """numpy scalars to Python numbers (for JSON)."""
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in d.items()}
+
+
+def _py_random_state(r) -> list:
+    version, internal, gauss = r.getstate()
+    return [version, list(internal), gauss]
+
+
+def _py_random_from(state: list) -> tuple:
+    return (state[0], tuple(state[1]), state[2])

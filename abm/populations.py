@@ -31,6 +31,13 @@ class Population:
             return cols[key][: self.n]
         raise AttributeError(key)
 
+    def __setattr__(self, key: str, value) -> None:
+        cols = self.__dict__.get("_cols")
+        if cols is not None and key in cols:  # `pop.age_h += dt` writes through to the column
+            cols[key][: self.n] = value
+        else:
+            super().__setattr__(key, value)
+
     def __len__(self) -> int:
         return self.n
 
