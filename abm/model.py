@@ -62,6 +62,8 @@ class MSCModel(mesa.Model):
         self.events: Counter[str] = Counter()
         self._egress = np.zeros(3, np.int64)
         self.systemic = Levels(*np.zeros(len(MEDIATORS)))
+        self.run_info: dict = {}
+        """Free-form JSON data a runner stores in checkpoints (phase, arm, recorded rows)."""
         self.set_arm(arm or UNTREATED)
         self._populate()
         self.macrophage_recruitment_per_h = (
@@ -205,6 +207,7 @@ class MSCModel(mesa.Model):
             "macrophage_recruitment_per_h": self.macrophage_recruitment_per_h,
             "rng": self.rng.bit_generator.state,
             "random": _py_random_state(self.random),
+            "run_info": self.run_info,
         }
         return arrays, meta
 
@@ -227,7 +230,12 @@ class MSCModel(mesa.Model):
         self.macrophage_recruitment_per_h = float(meta["macrophage_recruitment_per_h"])
         self.rng.bit_generator.state = meta["rng"]
         self.random.setstate(_py_random_from(meta["random"]))
+        self.run_info = dict(meta.get("run_info", {}))
         self.space.publish_fields()
+
+    def reseed(self, seed) -> None:
+        """Replace the RNG stream (used when arms branch from one burned-in state)."""
+        self.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
 
 
 def _plain(d: dict) -> dict:

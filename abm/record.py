@@ -1,0 +1,78 @@
+"""Trajectories: one row per recorded time with the quantities trials and users look at."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from abm.config import MEDIATORS
+from abm.rules import bcells, macrophages, msc, tcells
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den > 0 else float("nan")
+
+
+def snapshot(model, events: Counter[str]) -> dict[str, float]:
+    """The recorded quantities of the model now (``events``: counts since the last row)."""
+    b, T, M, B, S, lung = model.blood, model.tcells, model.macrophages, model.bcells, model.msc, model.lung
+    t_naive, t_th17, t_treg = (T.count(s) for s in (tcells.NAIVE, tcells.TH17, tcells.TREG))
+    cd4 = max(T.n, 1)
+    m2 = M.count(macrophages.M2)
+    row: dict[str, float] = {
+        "t_days": round(model.t_days, 9),
+        "blood_treg_pct_cd4": 100.0 * b.treg / max(b.total, 1),
+        "blood_th17_pct_cd4": 100.0 * b.th17 / max(b.total, 1),
+        "blood_treg_th17_ratio": _ratio(b.treg, b.th17),
+        "tissue_treg_pct_cd4": 100.0 * t_treg / cd4,
+        "tissue_th17_pct_cd4": 100.0 * t_th17 / cd4,
+        "tissue_treg_th17_ratio": _ratio(t_treg, t_th17),
+        "msc_alive_lung": float(lung.msc_alive),
+        "msc_alive_tissue": float(S.n - S.count(msc.APOPTOTIC)),
+        "m2_fraction": m2 / max(M.n, 1),
+        "lung_regulatory_fraction": lung.regulatory_fraction,
+        "blood_naive": b.naive, "blood_th17": b.th17, "blood_treg": b.treg,
+        "tissue_naive": t_naive, "tissue_th17": t_th17, "tissue_treg": t_treg,
+        "tissue_m1": M.n - m2, "tissue_m2": m2, "tissue_ido_macrophages": int(M.ido_pos.sum()),
+        "tissue_b": B.count(bcells.B), "tissue_plasma": B.count(bcells.PLASMA),
+        "msc_tissue_resting": S.count(msc.RESTING), "msc_tissue_licensed": S.count(msc.LICENSED),
+        "msc_tissue_apoptotic": S.count(msc.APOPTOTIC),
+        "lung_msc_resting": lung.msc_resting, "lung_msc_licensed": lung.msc_licensed,
+        "lung_msc_apoptotic": lung.msc_apoptotic,
+        "autoantibody_index": model.autoantibody,
+        "inflammation_index": float(model.space.fields[MEDIATORS.index("infl")].mean()),
+    }
+    fields = model.space.fields
+    for i, name in enumerate(MEDIATORS):
+        row[f"field_{name}_mean"] = float(fields[i].mean())
+        row[f"field_{name}_max"] = float(fields[i].max())
+        row[f"systemic_{name}"] = float(getattr(model.systemic, name))
+    for key in EVENT_KEYS:
+        row[f"events_{key}"] = int(events.get(key, 0))
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+
+
+EVENT_KEYS = ("infusion", "msc_arrived_tissue", "msc_licensed", "msc_apoptotic", "msc_engulfed",
+              "lung_msc_licensed", "lung_msc_engulfed", "t_treg_induced", "t_th17_induced",
+              "t_divisions")
+
+
+class Recorder:
+    """Collects trajectory rows; each row carries the events counted since the previous row."""
+
+    def __init__(self, rows: list[dict] | None = None, events_at_last: dict | None = None):
+        self.rows: list[dict[str, float]] = list(rows or [])
+        self.events_at_last: Counter[str] = Counter(events_at_last or {})
+
+    def record(self, model) -> None:
+        """Append a row for the model's current state."""
+        since = Counter(model.events)
+        since.subtract(self.events_at_last)
+        self.rows.append(snapshot(model, since))
+        self.events_at_last = Counter(model.events)
+
+    def frame(self) -> pd.DataFrame:
+        """The trajectory table."""
+        return pd.DataFrame(self.rows)

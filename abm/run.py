@@ -1,0 +1,219 @@
+"""Running a scenario: one shared burn-in, then every arm branched from it, written to a run directory.
+
+Seeds: the root seed feeds ``numpy.random.SeedSequence``; its first child drives the burn-in and
+its second child drives every arm.  All arms start from the same burned-in patient *and* the same
+random stream (common random numbers), so treated and control arms of one seed are paired.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import abm
+from abm import checkpoint, treatment
+from abm.config import Scenario, config_hash, to_dict
+from abm.model import MSCModel
+from abm.record import Recorder
+
+Progress = Callable[[int], None]
+"""Called with the number of steps just done."""
+
+
+@dataclass
+class RunResult:
+    """What a finished run produced."""
+
+    directory: Path
+    trajectories: pd.DataFrame
+    manifest: dict
+
+
+def seed_streams(root_seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
+    """(burn-in, arms) seed sequences derived from the root seed."""
+    burn, arms = np.random.SeedSequence(root_seed).spawn(2)
+    return burn, arms
+
+
+def steps_for(hours: float, dt_h: float) -> int:
+    """Number of steps covering ``hours``."""
+    return int(round(hours / dt_h))
+
+
+def burn_in(scenario: Scenario, progress: Progress | None = None) -> MSCModel:
+    """Build the untreated patient and run the burn-in up to treatment day 0."""
+    burn_seed, _ = seed_streams(scenario.seed)
+    model = MSCModel(scenario, rng=burn_seed)
+    for _ in range(steps_for(scenario.simulation.burn_in_days * 24, model.dt_h)):
+        model.step()
+        if progress:
+            progress(1)
+    model.run_info = {"phase": "burned_in"}
+    return model
+
+
+def branch(scenario: Scenario, burned: tuple[dict, dict], arm_name: str) -> MSCModel:
+    """A model for one arm, starting from the burned-in state with the arms' seed stream."""
+    model = MSCModel(scenario, rng=0)
+    model.load_state_dict(*burned)
+    model.set_arm(scenario.arms[arm_name])
+    model.reseed(seed_streams(scenario.seed)[1])
+    model.run_info = {"phase": "arm", "arm": arm_name, "step": 0, "rows": [], "events_at_last": {}}
+    return model
+
+
+def run_arm(model: MSCModel, progress: Progress | None = None,
+            checkpoint_path: Path | None = None, checkpoint_every_steps: int = 0) -> pd.DataFrame:
+    """Run (or continue) an arm to the end of follow-up; returns its trajectory."""
+    sim = model.cfg.simulation
+    n_steps = steps_for(sim.days * 24, model.dt_h)
+    every = steps_for(sim.record_every_h, model.dt_h)
+    info = model.run_info
+    recorder = Recorder(info.get("rows"), info.get("events_at_last"))
+    step = int(info.get("step", 0))
+    if step == 0 and not recorder.rows:
+        recorder.record(model)
+    while step < n_steps:
+        model.step()
+        step += 1
+        if step % every == 0:
+            recorder.record(model)
+        if progress:
+            progress(1)
+        if checkpoint_path and checkpoint_every_steps and step % checkpoint_every_steps == 0 and step < n_steps:
+            model.run_info = {**info, "step": step, "rows": recorder.rows,
+                              "events_at_last": dict(recorder.events_at_last)}
+            checkpoint.save(model, checkpoint_path)
+    frame = recorder.frame()
+    frame.insert(0, "arm", info.get("arm", "arm"))
+    return frame
+
+
+def total_steps(scenario: Scenario, with_burn_in: bool = True) -> int:
+    """Steps a full run takes (for progress bars)."""
+    sim = scenario.simulation
+    arms = len(scenario.arms) * steps_for(sim.days * 24, sim.dt_h)
+    return arms + (steps_for(sim.burn_in_days * 24, sim.dt_h) if with_burn_in else 0)
+
+
+def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = None,
+                 resume_from: Path | None = None, checkpoint_every_days: float = 30.0,
+                 command: str = "") -> RunResult:
+    """Run every arm of a scenario into ``out_dir`` (created; must not exist yet).
+
+    The directory is written as ``<out_dir>.partial`` and renamed when complete, so a run
+    directory without that suffix is always whole.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise FileExistsError(f"run directory {out_dir} already exists; a finished run is never rewritten")
+    work = out_dir.with_name(out_dir.name + ".partial")
+    if work.exists():
+        shutil.rmtree(work)
+    (work / "checkpoints").mkdir(parents=True)
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+
+    resumed_arm: MSCModel | None = None
+    if resume_from is not None:
+        _, arrays, meta = checkpoint.load(resume_from)
+        model = MSCModel(scenario, rng=0)
+        model.load_state_dict(arrays, meta)
+        if model.run_info.get("phase") == "arm":
+            resumed_arm = model
+            burn_file = Path(resume_from).parent / "burnin.npz"
+            burned = checkpoint.load(burn_file)[1:] if burn_file.is_file() else None
+        else:
+            burned = (arrays, meta)
+    else:
+        model = burn_in(scenario, progress)
+        burned = model.state_dict()
+    if burned is not None:
+        burn_model = MSCModel(scenario, rng=0)
+        burn_model.load_state_dict(*burned)
+        checkpoint.save(burn_model, work / "checkpoints" / "burnin.npz")
+
+    every = steps_for(checkpoint_every_days * 24, scenario.simulation.dt_h) if checkpoint_every_days else 0
+    frames = []
+    for name in scenario.arms:
+        if resumed_arm is not None and resumed_arm.run_info.get("arm") == name:
+            arm_model = resumed_arm
+        elif burned is not None:
+            arm_model = branch(scenario, burned, name)
+        else:
+            continue
+        frames.append(run_arm(arm_model, progress, work / "checkpoints" / f"{name}.npz", every))
+    trajectories = pd.concat(frames, ignore_index=True)
+    trajectories.to_parquet(work / "trajectories.parquet", index=False)
+    ended = datetime.now(UTC)
+    manifest = build_manifest(scenario, started, ended, time.perf_counter() - t0, command, resume_from)
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    os.replace(work, out_dir)
+    return RunResult(out_dir, trajectories, manifest)
+
+
+def build_manifest(scenario: Scenario, started: datetime, ended: datetime, wall_s: float,
+                   command: str, resume_from: Path | None) -> dict:
+    """Everything needed to reproduce the run."""
+    burn, arms = seed_streams(scenario.seed)
+    return {
+        "name": scenario.name,
+        "seed": scenario.seed,
+        "seed_streams": {"burn_in": list(burn.spawn_key), "arms": list(arms.spawn_key),
+                         "entropy": str(burn.entropy)},
+        "config_hash": config_hash(scenario),
+        "config": to_dict(scenario),
+        "dose_mapping": {name: [vars(i) for i in treatment.plan(scenario, arm)]
+                         for name, arm in scenario.arms.items()},
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "command": command,
+        "resumed_from": str(resume_from) if resume_from else None,
+        "started": started.isoformat(),
+        "ended": ended.isoformat(),
+        "wall_seconds": round(wall_s, 3),
+        "platform": platform.platform(),
+    }
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, msc-abm and the libraries that shape results."""
+    out = {"python": sys.version.split()[0], "abm": abm.__version__}
+    for pkg in ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "networkx"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def git_commit() -> str:
+    """The source tree's git commit (with ``-dirty`` when modified), or ``unknown``."""
+    src = Path(abm.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
+    """``runs/<UTC time>-<name>-s<seed>``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return root / f"{stamp}-{scenario.name}-s{scenario.seed}"
