@@ -49,7 +49,7 @@ class MSCModel(mesa.Model):
         self.solver = SteadyStateSolver(
             (t.width_voxels, t.height_voxels), t.voxel_um,
             [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
-            [getattr(f, m).loss_per_min for m in MEDIATORS])
+            [getattr(f, m).loss_per_min for m in MEDIATORS], dtype=np.float32)
         self.tcells = populations.tcells()
         self.macrophages = populations.macrophages()
         self.bcells = populations.bcells()
@@ -114,11 +114,18 @@ class MSCModel(mesa.Model):
         """Field levels at each cell of a population."""
         return Levels.from_rows(self.space.sample(pop))
 
-    def contacts(self, x, y, ox, oy) -> np.ndarray:
-        """Cells (ox, oy) in the contact neighbourhood of each voxel (x, y); zero if blocked."""
-        if self.blockades.no_contact or len(ox) == 0:
-            return np.zeros(len(x))
-        return self.space.neighbour_count(ox, oy, self.bio.msc.contact_radius_voxels, x, y)
+    def update_contacts(self) -> None:
+        """Count, for every voxel, the suppressor cells in contact range: Treg (Huber S 2011
+        Immunity; Lim HW 2005 J Immunol) and viable MSC (contact-dependent suppression); all
+        zero under the ``no_contact`` blockade."""
+        if self.blockades.no_contact:
+            self.suppressor_contacts = np.zeros(self.space.occupied.shape, np.int16)
+            return
+        treg = self.tcells.state == tcells.TREG
+        alive = self.msc.state != msc.APOPTOTIC
+        x = np.concatenate([self.tcells.x[treg], self.msc.x[alive]])
+        y = np.concatenate([self.tcells.y[treg], self.msc.y[alive]])
+        self.suppressor_contacts = self.space.neighbour_grid(x, y, self.bio.msc.contact_radius_voxels)
 
     def record_egress(self, states: np.ndarray) -> None:
         """T cells leaving the tissue towards blood (counted by state)."""
@@ -135,7 +142,9 @@ class MSCModel(mesa.Model):
         self._give_treatments()
         self._traffic()
         self.space.fields[:] = self.solver.solve(secretion.tissue_sources(self))
-        for rule in (msc.step_tissue, tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue):
+        self.events.update(msc.step_tissue(self))
+        self.update_contacts()
+        for rule in (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue):
             self.events.update(rule(self))
         self.systemic = compartments.systemic_levels(self)
         self.events.update(compartments.step_lung(self, self.systemic))

@@ -24,9 +24,21 @@ class TissueSpace:
         self.grid = OrthogonalMooreGrid((width, height), torus=False, capacity=1, random=random)
         self.layers = {name: self.grid.create_property_layer(name, 0.0) for name in field_names}
         self.field_names = field_names
-        self.fields = np.zeros((len(field_names), width, height))
+        self.fields = np.zeros((len(field_names), width, height), np.float32)
         """Field concentrations (a.u.), one plane per mediator; the solver writes here."""
         self.occupied = np.zeros((width, height), dtype=np.bool_)
+        pad = max(width, height)
+        self._pad = pad
+        self._reflect_x = self._reflect_table(width, pad)
+        self._reflect_y = self._reflect_table(height, pad)
+
+    @staticmethod
+    def _reflect_table(size: int, pad: int) -> np.ndarray:
+        """Lookup table: coordinate v + pad -> v reflected into [0, size) (mirror at the edges)."""
+        v = np.arange(-pad, size + pad)
+        v = np.where(v < 0, -v - 1, v)
+        v = np.where(v >= size, 2 * size - v - 1, v)
+        return np.clip(v, 0, size - 1).astype(np.int32)
 
     @property
     def area_mm2(self) -> float:
@@ -52,15 +64,23 @@ class TissueSpace:
 
     def random_free(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``k`` distinct free voxels chosen uniformly; fewer if the patch is nearly full."""
+        if k == 0:
+            empty = np.zeros(0, np.int32)
+            return empty, empty
+        n_vox = self.width * self.height
+        guess = rng.integers(0, n_vox, size=4 * k + 8)  # fast path: rejection sampling
+        guess = guess[~self.occupied.ravel()[guess]]
+        _, first = np.unique(guess, return_index=True)
+        if first.size >= k:
+            pick = guess[np.sort(first)[:k]]
+            return (pick // self.height).astype(np.int32), (pick % self.height).astype(np.int32)
         free = np.flatnonzero(~self.occupied.ravel())
         k = min(k, free.size)
         pick = rng.choice(free, size=k, replace=False) if k else free[:0]
         return (pick // self.height).astype(np.int32), (pick % self.height).astype(np.int32)
 
-    def _reflect(self, v: np.ndarray, size: int) -> np.ndarray:
-        v = np.where(v < 0, -v - 1, v)
-        v = np.where(v >= size, 2 * size - v - 1, v)
-        return np.clip(v, 0, size - 1)
+    def _reflect(self, v: np.ndarray, table: np.ndarray) -> np.ndarray:
+        return table[np.clip(v + self._pad, 0, table.size - 1)]
 
     def _winners(self, tx: np.ndarray, ty: np.ndarray, cand: np.ndarray,
                  rng: np.random.Generator) -> np.ndarray:
@@ -82,8 +102,8 @@ class TissueSpace:
             return 0
         dx = np.rint(rng.normal(0.0, sigma_voxels, n)).astype(np.int32)
         dy = np.rint(rng.normal(0.0, sigma_voxels, n)).astype(np.int32)
-        tx = self._reflect(pop.x + dx, self.width)
-        ty = self._reflect(pop.y + dy, self.height)
+        tx = self._reflect(pop.x + dx, self._reflect_x)
+        ty = self._reflect(pop.y + dy, self._reflect_y)
         movers = self._winners(tx, ty, np.flatnonzero((tx != pop.x) | (ty != pop.y)), rng)
         if movers.size:
             self.occupied[pop.x[movers], pop.y[movers]] = False
@@ -102,23 +122,22 @@ class TissueSpace:
             empty = np.zeros(0, np.int32)
             return empty, empty, empty
         off = MOORE[rng.integers(0, 8, k)]
-        tx = self._reflect(x + off[:, 0], self.width)
-        ty = self._reflect(y + off[:, 1], self.height)
+        tx = self._reflect(x + off[:, 0], self._reflect_x)
+        ty = self._reflect(y + off[:, 1], self._reflect_y)
         won = self._winners(tx, ty, np.arange(k), rng)
         won = np.sort(won)
         self.occupied[tx[won], ty[won]] = True
         return won, tx[won], ty[won]
 
-    def neighbour_count(self, x: np.ndarray, y: np.ndarray, radius: int,
-                        at_x: np.ndarray, at_y: np.ndarray) -> np.ndarray:
-        """Number of the cells (x, y) within a (2r+1)^2 square around each query voxel (at_x, at_y).
-
-        The query cell itself is counted if it is one of the cells.
-        """
-        marks = np.zeros((self.width + 2 * radius, self.height + 2 * radius), np.int32)
-        np.add.at(marks, (x + radius, y + radius), 1)
-        csum = marks.cumsum(0).cumsum(1)
-        csum = np.pad(csum, ((1, 0), (1, 0)))
-        x0, y0 = at_x, at_y
-        x1, y1 = at_x + 2 * radius + 1, at_y + 2 * radius + 1
-        return csum[x1, y1] - csum[x0, y1] - csum[x1, y0] + csum[x0, y0]
+    def neighbour_grid(self, x: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
+        """For every voxel, the number of the cells (x, y) within the (2r+1)^2 square around it."""
+        r = radius
+        marks = np.zeros((self.width + 2 * r, self.height + 2 * r), np.int16)
+        np.add.at(marks, (x + r, y + r), 1)
+        rows = marks[: self.width].copy()
+        for i in range(1, 2 * r + 1):
+            rows += marks[i : i + self.width]
+        out = rows[:, : self.height].copy()
+        for j in range(1, 2 * r + 1):
+            out += rows[:, j : j + self.height]
+        return out

@@ -29,8 +29,7 @@ def step_tissue(model) -> dict[str, int]:
     if pop.n:
         s = model.levels_at(pop)
         is_b = pop.state == B
-        treg = model.tcells.state == 2
-        contacts = model.contacts(pop.x, pop.y, model.tcells.x[treg], model.tcells.y[treg])
+        contacts = model.suppressor_contacts[pop.x, pop.y]
         differentiate = np.where(is_b, to_plasma(p, s, contacts, model.proliferation_factor), 0.0)
         death = np.where(is_b, per_h(p.b_half_life_days, 24), per_h(p.plasma_half_life_days, 24))
         fate = competing_fates([differentiate, death], pop.n, dt, rng)

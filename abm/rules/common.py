@@ -43,15 +43,21 @@ def competing_fates(rates: Sequence[ArrayLike], n: int, dt_h: float,
     """
     if n == 0:
         return np.zeros(0, np.int8)
-    r = np.stack([np.broadcast_to(np.asarray(x, float), (n,)) for x in rates])
-    total = r.sum(0)
-    p_any = prob(total, dt_h)
+    total = np.zeros(n)
+    for r in rates:
+        total = total + r
+    p_any = -np.expm1(-total * dt_h)
     u = rng.random(n)
-    v = rng.random(n)
     happened = u < p_any
-    cum = np.cumsum(r, 0) / np.where(total > 0, total, 1.0)
-    which = (v[None, :] > cum).sum(0) + 1
-    return np.where(happened, np.minimum(which, len(rates)), 0).astype(np.int8)
+    # given that something happened, u / p_any is uniform on [0, 1): split it by the rates' shares
+    v = np.where(happened, u / np.where(p_any > 0, p_any, 1.0), 2.0) * total
+    fate = np.zeros(n, np.int8)
+    fate[happened] = 1
+    cum = np.zeros(n)
+    for r in rates[:-1]:
+        cum = cum + r
+        fate += (v >= cum) & happened
+    return fate
 
 
 def binomial_fates(count: int, rates: Sequence[float], dt_h: float,

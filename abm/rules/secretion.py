@@ -43,7 +43,6 @@ def _deposit(src: np.ndarray, pop, sel: np.ndarray, rates: np.ndarray,
              weight: np.ndarray | None = None) -> None:
     if not sel.any():
         return
-    x, y = pop.x[sel], pop.y[sel]
+    x, y = pop.x[sel], pop.y[sel]  # one cell per voxel (exclusion), so plain indexing adds once
     for f in np.flatnonzero(rates):
-        w = rates[f] if weight is None else rates[f] * weight
-        np.add.at(src[f], (x, y), w)
+        src[f, x, y] += rates[f] if weight is None else rates[f] * weight

@@ -94,7 +94,7 @@ def step_tissue(model) -> dict[str, int]:
     naive, th17, treg = state == NAIVE, state == TH17, state == TREG
     n_cd4 = max(n, 1)
     treg_frac, th17_frac = treg.sum() / n_cd4, th17.sum() / n_cd4
-    contacts = model.contacts(pop.x, pop.y, pop.x[treg], pop.y[treg]) - treg  # exclude self
+    contacts = model.suppressor_contacts[pop.x, pop.y]  # only read for Th17 (never self)
     suppression = treg_suppression(p, contacts, s.il10, model.disease.treg_function)
     deaths = death_rates(p)
     death = np.select([naive, th17], [deaths[NAIVE], deaths[TH17]], deaths[TREG])
