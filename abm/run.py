@@ -111,7 +111,7 @@ def total_steps(scenario: Scenario, with_burn_in: bool = True) -> int:
 
 def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = None,
                  resume_from: Path | None = None, checkpoint_every_days: float = 30.0,
-                 command: str = "") -> RunResult:
+                 command: str = "", report: bool = True) -> RunResult:
     """Run every arm of a scenario into ``out_dir`` (created; must not exist yet).
 
     The directory is written as ``<out_dir>.partial`` and renamed when complete, so a run
@@ -161,6 +161,9 @@ def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = 
     ended = datetime.now(UTC)
     manifest = build_manifest(scenario, started, ended, time.perf_counter() - t0, command, resume_from)
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    if report:
+        from abm import report as report_mod
+        report_mod.write(work, trajectories, manifest)
     os.replace(work, out_dir)
     return RunResult(out_dir, trajectories, manifest)
 

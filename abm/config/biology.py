@@ -45,15 +45,19 @@ def _rates(**kw: float) -> Field:
     return Field(default_factory=lambda: Secretion(**kw))
 
 
+SECRETION_SOURCE = ("which state secretes what: cited in SecretionTable; magnitude: assumption, scaled "
+                    "so a secreting cell's neighbourhood reaches ~1 a.u.")
+
+
 class Secretion(Section):
     """Secretion of each mediator by one cell in one state (field units per min per cell)."""
 
-    ido: float = param(0.0, "a.u./min/cell", "see the state's note", ge=0)
-    pge2: float = param(0.0, "a.u./min/cell", "see the state's note", ge=0)
-    tgfb: float = param(0.0, "a.u./min/cell", "see the state's note", ge=0)
-    il6: float = param(0.0, "a.u./min/cell", "see the state's note", ge=0)
-    il10: float = param(0.0, "a.u./min/cell", "see the state's note", ge=0)
-    infl: float = param(0.0, "a.u./min/cell", "see the state's note", ge=0)
+    ido: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    pge2: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    tgfb: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    il6: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    il10: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    infl: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
 
 
 class SecretionTable(Section):

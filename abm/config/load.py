@@ -71,8 +71,10 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load(path: str | Path | None = None, overlays: list[str | Path] | None = None) -> Scenario:
-    """Load a scenario file (or the defaults when ``path`` is None), applying overlay files in order.
+def load(path: str | Path | None = None, overlays: list[str | Path] | None = None,
+         overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario file (or the defaults when ``path`` is None), applying overlay files in order,
+    then ``overrides`` (a nested mapping, e.g. from command-line options).
 
     A scenario may name a base with ``extends: other.yaml`` (relative to its own folder).
     """
@@ -81,6 +83,7 @@ def load(path: str | Path | None = None, overlays: list[str | Path] | None = Non
         data = _read_with_extends(Path(path), seen=())
     for overlay in overlays or []:
         data = deep_merge(data, read_yaml(overlay))
+    data = deep_merge(data, overrides or {})
     return validate_dict(data, origin=str(path) if path else "defaults")
 
 
