@@ -26,7 +26,6 @@ import math
 import os
 import platform
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -40,12 +39,13 @@ from typing import Any
 import mesa
 import numpy as np
 import scipy
+from mesa_baseline import PerObjectTCellModel, VectorisedTCells, setup_from_model
 
-from abm.config import Scenario, validate_dict
+from abm.config import MEDIATORS, Scenario, validate_dict
 from abm.fields import SteadyStateSolver
 from abm.model import MSCModel
+from abm import run as runner
 from abm.rules import secretion
-from mesa_baseline import PerObjectTCellModel, VectorisedTCells, setup_from_model
 
 MIB = 1024.0**2
 REPO = Path(__file__).resolve().parent.parent
@@ -100,7 +100,8 @@ def steps_for(target_s: float, step_s: float, minimum: int = 1) -> int:
     return max(minimum, math.ceil(target_s / max(step_s, 1e-9)))
 
 
-def time_block(step: Callable[[], None], steps: int, agents: Callable[[], int]) -> tuple[float, int]:
+def time_block(step: Callable[[], None], steps: int,
+               agents: Callable[[], int]) -> tuple[float, int]:
     """Wall seconds and agent-steps of ``steps`` calls of ``step``."""
     agent_steps = 0
     start = time.perf_counter()
@@ -173,7 +174,7 @@ def print_table(title: str, headers: list[str], rows: list[list[str]], notes: li
 def memory_probe(mode: str, side: int, steps: int, seed: int) -> dict[str, float]:
     """Build a model and step it, in this (fresh) process; report its memory.
 
-    ``rss``: growth of the resident-set high-water mark (getrusage) over build + steps.
+    ``rss``: growth of the resident set over build + steps (peak minus start, /proc).
     ``tracemalloc``: traced peak of build + steps, and the traced size of the tissue space alone
     (the Mesa grid with its per-voxel ``Cell`` objects, property layers and field arrays).
     The two modes run in separate processes because tracing inflates the resident set.
@@ -181,13 +182,14 @@ def memory_probe(mode: str, side: int, steps: int, seed: int) -> dict[str, float
     scenario = scenario_for(side)
     gc.collect()
     if mode == "rss":
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        _reset_peak_rss()
+        before = _proc_status_mib("VmRSS")
         model = MSCModel(scenario, rng=seed)
         for _ in range(steps):
             model.step()
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return {"cells": n_cells(model), "rss_before_mib": before / 1024.0,
-                "rss_peak_mib": after / 1024.0, "rss_growth_mib": (after - before) / 1024.0}
+        peak = _proc_status_mib("VmHWM")
+        return {"cells": n_cells(model), "rss_before_mib": before, "rss_peak_mib": peak,
+                "rss_growth_mib": peak - before}
     tracemalloc.start()
     model = MSCModel(scenario, rng=seed)
     built = n_cells(model)
@@ -198,6 +200,26 @@ def memory_probe(mode: str, side: int, steps: int, seed: int) -> dict[str, float
     tracemalloc.stop()
     return {"cells": built, "traced_peak_mib": peak / MIB, "traced_end_mib": current / MIB,
             "space_mib": space_bytes / MIB}
+
+
+def _proc_status_mib(key: str) -> float:
+    """A memory line of /proc/self/status (VmRSS: resident now, VmHWM: resident peak), MiB.
+
+    Not ``resource.getrusage(...).ru_maxrss``: on Linux a child started by fork + exec inherits
+    the parent's high-water mark, so it would report the benchmark parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024.0  # kB
+    raise KeyError(key)
+
+
+def _reset_peak_rss() -> None:
+    """Reset VmHWM to the current resident set (Linux >= 4.0), so the peak is of what follows."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass  # peak then includes the imports' transient peak; growth is still an upper bound
 
 
 def _traced_size_of_space(model: MSCModel) -> int:
@@ -299,8 +321,8 @@ def print_scaling(results: list[SizeResult], budget: Budget) -> None:
          f"peak MiB: tracemalloc peak of building + {budget.memory_steps} steps (fresh "
          "process); space MiB: the part held by TissueSpace (Mesa grid of per-voxel Cell "
          "objects, property layers, field and occupancy arrays)",
-         "RSS+ MiB: growth of the resident-set high-water mark (getrusage) over the same work, "
-         "separate fresh process",
+         "RSS+ MiB: growth of the resident set (peak VmHWM minus VmRSS after imports, "
+         "/proc/self/status) over the same work, separate fresh process without tracing",
          "B/cell, B/voxel: traced peak per cell and per voxel (density fixed, so both are "
          "constant if memory is linear in cells)"])
 
@@ -308,7 +330,7 @@ def print_scaling(results: list[SizeResult], budget: Budget) -> None:
 # ----------------------------------------------------------------------------- 2. 180-day arm
 @dataclass
 class ArmResult:
-    """Wall time of the default scenario's treated arm."""
+    """Wall time of the default scenario's first arm, through the real runner (abm.run)."""
 
     arm: str
     side: int
@@ -316,55 +338,63 @@ class ArmResult:
     burn_in_wall_s: float
     days_simulated: float
     days_target: float
+    steps: int
     wall_s: float
     projected_s: float
     cells_at_branch: int
     cells_at_end: int
-    agent_steps_per_s: float
+
+    @property
+    def step_ms(self) -> float:
+        """Mean wall time per arm step."""
+        return 1e3 * self.wall_s / self.steps
 
 
-def bench_arm(budget: Budget, seed: int) -> ArmResult:
-    """Burn-in untreated (timed apart), then the first arm for 180 days (or a projected part)."""
+def bench_arm(budget: Budget) -> ArmResult:
+    """Burn-in (timed apart), branch, then the first arm for 180 days (or a projected part).
+
+    Uses ``abm.run.burn_in`` / ``branch`` / ``run_arm``, so the time includes the daily
+    trajectory recording and the state copy of the branch, as in a real run.
+    """
     full = validate_dict({})
     overrides: dict[str, float] = {}
     if budget.burn_in_days is not None:
         overrides["burn_in_days"] = budget.burn_in_days
+    if budget.arm_days is not None:
+        overrides["days"] = budget.arm_days
     scenario = validate_dict({"simulation": overrides}) if overrides else full
     sim = scenario.simulation
-    days = budget.arm_days if budget.arm_days is not None else full.simulation.days
     arm_name = next(iter(scenario.arms))
-    model = MSCModel(scenario, rng=seed)
-    burn_steps = round(sim.burn_in_days * 24.0 / sim.dt_h)
     start = time.perf_counter()
-    for _ in range(burn_steps):
-        model.step()
+    burned = runner.burn_in(scenario)
     burn_s = time.perf_counter() - start
-    model.set_arm(scenario.arms[arm_name])
+    model = runner.branch(scenario, burned.state_dict(), arm_name)
     cells_at_branch = n_cells(model)
-    steps = round(days * 24.0 / sim.dt_h)
-    wall, agent_steps = time_block(model.step, steps, lambda: n_cells(model))
+    start = time.perf_counter()
+    runner.run_arm(model)
+    wall = time.perf_counter() - start
     return ArmResult(
         arm=arm_name, side=scenario.tissue.width_voxels, burn_in_days=sim.burn_in_days,
-        burn_in_wall_s=burn_s, days_simulated=days, days_target=full.simulation.days,
-        wall_s=wall, projected_s=wall * full.simulation.days / days,
-        cells_at_branch=cells_at_branch, cells_at_end=n_cells(model),
-        agent_steps_per_s=agent_steps / wall)
+        burn_in_wall_s=burn_s, days_simulated=sim.days, days_target=full.simulation.days,
+        steps=runner.steps_for(sim.days * 24.0, sim.dt_h), wall_s=wall,
+        projected_s=wall * full.simulation.days / sim.days, cells_at_branch=cells_at_branch,
+        cells_at_end=n_cells(model))
 
 
 def print_arm(r: ArmResult) -> None:
     """Section 2 table."""
     kind = "measured" if r.days_simulated == r.days_target else "projected"
     rows = [[r.arm, f"{r.side}x{r.side}", f"{r.burn_in_days:g}", f"{r.burn_in_wall_s:.1f}",
-             f"{r.days_simulated:g}", f"{r.wall_s:.1f}", f"{r.projected_s:.1f} ({kind})",
-             f"{r.cells_at_branch:,} -> {r.cells_at_end:,}", fmt_rate(r.agent_steps_per_s)]]
-    notes = ["burn-in runs untreated and is excluded from the arm time; the arm starts at t = 0 "
-             "with set_arm()"]
+             f"{r.days_simulated:g}", f"{r.steps}", f"{r.step_ms:.2f}", f"{r.wall_s:.1f}",
+             f"{r.projected_s:.1f} ({kind})", f"{r.cells_at_branch:,} -> {r.cells_at_end:,}"]]
+    notes = ["abm.run.burn_in (untreated, excluded from the arm time), branch, run_arm "
+             "(steps + daily trajectory rows)"]
     if kind == "projected":
         notes.append(f"--quick: burn-in shortened to {r.burn_in_days:g} d and only "
                      f"{r.days_simulated:g} d of the arm run; 180-d time scaled linearly")
     print_table("2. Default scenario: one 180-day arm on one core",
-                ["arm", "grid", "burn-in d", "burn-in s", "days run", "wall s", "180 d wall s",
-                 "cells", "agent-steps/s"], rows, notes)
+                ["arm", "grid", "burn-in d", "burn-in s", "days run", "steps", "ms/step",
+                 "wall s", "180 d wall s", "cells"], rows, notes)
 
 
 # ----------------------------------------------------------------------------- 3. baseline
@@ -434,10 +464,19 @@ def print_baseline(results: list[BaselineResult]) -> None:
 
 
 # ----------------------------------------------------------------------------- 4. solver sides
-def bench_solver_sides(budget: Budget) -> list[dict[str, float]]:
+@dataclass
+class SolveSide:
+    """Field-solve time on one grid side."""
+
+    side: int
+    factors: str
+    solve_ms: float
+
+
+def bench_solver_sides(budget: Budget) -> list[SolveSide]:
     """Field-solve time (6 fields, all with sources) for grid sides near the ~1e5 size."""
     f = validate_dict({}).biology.fields
-    names = ("ido", "pge2", "tgfb", "il6", "il10", "infl")
+    names = MEDIATORS
     diffusion = [getattr(f, m).diffusion_um2_per_min for m in names]
     loss = [getattr(f, m).loss_per_min for m in names]
     rng = np.random.default_rng(0)
@@ -446,7 +485,7 @@ def bench_solver_sides(budget: Budget) -> list[dict[str, float]]:
         solver = SteadyStateSolver((side, side), 20.0, diffusion, loss)
         sources = rng.random((len(names), side, side))
         ms = median_call_ms(lambda s=solver, src=sources: s.solve(src), budget, minimum=3)
-        out.append({"side": side, "factors": _factors(side), "solve_ms": ms})
+        out.append(SolveSide(side=side, factors=_factors(side), solve_ms=ms))
     return out
 
 
@@ -464,10 +503,9 @@ def _factors(n: int) -> str:
     return "*".join(parts)
 
 
-def print_solver_sides(results: list[dict[str, float]]) -> None:
+def print_solver_sides(results: list[SolveSide]) -> None:
     """Section 4 table."""
-    rows = [[f"{r['side']}x{r['side']}", str(r["factors"]), f"{r['solve_ms']:.1f}"]
-            for r in results]
+    rows = [[f"{r.side}x{r.side}", r.factors, f"{r.solve_ms:.1f}"] for r in results]
     print_table("4. Field solve (6 fields) vs grid side", ["grid", "side factors", "solve ms"],
                 rows, ["the DCT behind SteadyStateSolver is slow for sides with a large prime "
                        "factor: prefer widths/heights with small factors (2, 3, 5, 7)"])
@@ -475,7 +513,10 @@ def print_solver_sides(results: list[dict[str, float]]) -> None:
 
 # ----------------------------------------------------------------------------- profile
 def profile_step(side: int, seed: int, steps: int = 50, top: int = 10) -> str:
-    """cProfile of ``steps`` model steps; the ``top`` functions by cumulative time (no Mesa)."""
+    """cProfile of ``steps`` model steps: the ``top`` functions by cumulative time.
+
+    Mesa's own step wrappers (which enclose everything) are left out.
+    """
     model = MSCModel(scenario_for(side), rng=seed)
     for _ in range(3):
         model.step()
@@ -484,23 +525,26 @@ def profile_step(side: int, seed: int, steps: int = 50, top: int = 10) -> str:
     for _ in range(steps):
         model.step()
     profiler.disable()
-    stream = _Capture()
-    stats = pstats.Stats(profiler, stream=stream)  # type: ignore[arg-type]
-    stats.strip_dirs().sort_stats("cumulative").print_stats(r"\A(?!.*(mesa|events)\.py)", top)
-    return stream.text()
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, dict]] = (
+        pstats.Stats(profiler).stats)  # type: ignore[attr-defined]
+    rows = sorted(((ct, tt, nc, _where(f, line, func))
+                   for (f, line, func), (_, nc, tt, ct, _) in raw.items()
+                   if f"{os.sep}mesa{os.sep}" not in f), reverse=True)[:top]
+    lines = [f"{'cum ms/step':>11}  {'own ms/step':>11}  {'calls/step':>10}  function"]
+    lines += [f"{1e3 * ct / steps:11.3f}  {1e3 * tt / steps:11.3f}  {nc / steps:10.1f}  {where}"
+              for ct, tt, nc, where in rows]
+    return "\n".join(lines)
 
 
-class _Capture:
-    """A minimal text stream for pstats."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def write(self, text: str) -> None:
-        self.parts.append(text)
-
-    def text(self) -> str:
-        return "".join(self.parts)
+def _where(filename: str, line: int, func: str) -> str:
+    """A short location: repository-relative or package-relative path."""
+    if filename == "~":
+        return func
+    for root in (str(REPO) + os.sep, "site-packages" + os.sep):
+        if root in filename:
+            filename = filename.split(root, 1)[1]
+            break
+    return f"{filename}:{line}({func})"
 
 
 # ----------------------------------------------------------------------------- main
@@ -564,11 +608,11 @@ def main(argv: list[str] | None = None) -> int:
         gc.collect()
     print_scaling(scaling, budget)
 
-    arm = bench_arm(budget, args.seed)
+    arm = bench_arm(budget)
     print_arm(arm)
     print_baseline(baseline)
 
-    sides = [] if args.quick else bench_solver_sides(budget)
+    sides: list[SolveSide] = [] if args.quick else bench_solver_sides(budget)
     if sides:
         print_solver_sides(sides)
     if profile_text:
@@ -580,12 +624,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         record = {"quick": args.quick, "environment": env, "total_s": total,
                   "scaling": [asdict(r) | {"bytes_per_cell": r.bytes_per_cell} for r in scaling],
-                  "arm_180d": asdict(arm),
+                  "arm_180d": asdict(arm) | {"step_ms": arm.step_ms},
                   "baseline": [asdict(r) | {"vectorised_over_per_object":
                                             r.vectorised_over_per_object,
                                             "full_over_per_object": r.full_over_per_object}
                                for r in baseline],
-                  "solver_sides": sides, "profile": profile_text}
+                  "solver_sides": [asdict(r) for r in sides], "profile": profile_text}
         args.json.write_text(json.dumps(record, indent=2) + "\n")
         print(f"results written to {args.json}")
     return 0
