@@ -16,7 +16,11 @@ def _ratio(num: float, den: float) -> float:
 
 
 def snapshot(model, events: Counter[str]) -> dict[str, float]:
-    """The recorded quantities of the model now (``events``: counts since the last row)."""
+    """The recorded quantities of the model now (``events``: counts since the last row).
+
+    Also refreshes the grid's property layers, so Mesa views see the fields of the last row.
+    """
+    model.space.publish_fields()
     b, T, M, B, S, lung = model.blood, model.tcells, model.macrophages, model.bcells, model.msc, model.lung
     t_naive, t_th17, t_treg = (T.count(s) for s in (tcells.NAIVE, tcells.TH17, tcells.TREG))
     cd4 = max(T.n, 1)

@@ -19,6 +19,7 @@ All timings use ``time.perf_counter``; each figure is the median over several re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import json
@@ -29,6 +30,7 @@ import pstats
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -41,10 +43,10 @@ import numpy as np
 import scipy
 from mesa_baseline import PerObjectTCellModel, VectorisedTCells, setup_from_model
 
+from abm import run as runner
 from abm.config import MEDIATORS, Scenario, validate_dict
 from abm.fields import SteadyStateSolver
 from abm.model import MSCModel
-from abm import run as runner
 from abm.rules import secretion
 
 MIB = 1024.0**2
@@ -166,7 +168,7 @@ def print_table(title: str, headers: list[str], rows: list[list[str]], notes: li
     for row in rows:
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     for note in notes:
-        print(f"  {note}")
+        print(textwrap.fill(note, width=100, initial_indent="  ", subsequent_indent="    "))
     sys.stdout.flush()
 
 
@@ -216,10 +218,9 @@ def _proc_status_mib(key: str) -> float:
 
 def _reset_peak_rss() -> None:
     """Reset VmHWM to the current resident set (Linux >= 4.0), so the peak is of what follows."""
-    try:
+    # if this fails the peak includes the imports' transient peak: growth is an upper bound
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass  # peak then includes the imports' transient peak; growth is still an upper bound
 
 
 def _traced_size_of_space(model: MSCModel) -> int:
