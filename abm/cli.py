@@ -45,7 +45,8 @@ def run(
     config: Annotated[Path | None, typer.Argument(help="Scenario YAML; default: the default virtual trial.")] = None,
     seed: Annotated[int | None, typer.Option(help="Root seed (overrides the config's).")] = None,
     days: Annotated[float | None, typer.Option(help="Follow-up in days (overrides the config's).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory to create (default runs/<time>-<name>-s<seed>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory to create (default runs/<time>-<name>-s<seed>).")
+                   ] = None,
     resume_from: Annotated[Path | None, typer.Option("--resume-from", help="Checkpoint file to continue from.")] = None,
     checkpoint_every: Annotated[float, typer.Option(help="Days between arm checkpoints (0 = none).")] = 30.0,
     report: Annotated[bool, typer.Option(help="Write report.png and summary.md.")] = True,
@@ -99,7 +100,9 @@ def validate(config: Annotated[Path, typer.Argument(help="Scenario YAML to check
 
 
 @config_app.command("show")
-def config_show(config: Annotated[Path | None, typer.Argument(help="Scenario YAML (default: defaults).")] = None) -> None:
+def config_show(
+    config: Annotated[Path | None, typer.Argument(help="Scenario YAML (default: defaults).")] = None,
+) -> None:
     """Print the resolved scenario, every default filled in."""
     typer.echo(dump_yaml(_load(config)))
 

@@ -20,7 +20,8 @@ TGF-beta, IL-6, IL-10 and the IFN-gamma/TNF-alpha 'inflammation' signal."""
 
 PROTEIN_D = "Stokes-Einstein for a 20-50 kDa protein in tissue (~100 um2/s); Francis K, Palsson BO 1997 PNAS"
 SMALL_D = "small molecule (~350 Da) in tissue, ~5e-6 cm2/s; assumption from Stokes-Einstein"
-RANGE = "assumption: loss set so the communication distance sqrt(D/k) is 100-250 um (Francis & Palsson 1997 PNAS; Oyler-Yaniv A 2017 Immunity)"
+RANGE = ("assumption: loss set so the communication distance sqrt(D/k) is 100-250 um (Francis & Palsson 1997 "
+         "PNAS; Oyler-Yaniv A 2017 Immunity)")
 
 
 class Mediator(Section):

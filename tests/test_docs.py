@@ -1,0 +1,23 @@
+"""The parameter table in the docs is generated from the schema and kept in step with it."""
+
+from pathlib import Path
+
+from abm.config import Scenario
+from abm.config.table import markdown, rows
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "parameters.md"
+
+
+def test_parameter_table_is_current():
+    assert DOCS.read_text().rstrip("\n") == markdown().rstrip("\n"), (
+        "docs/parameters.md is stale: run `make docs`")
+
+
+def test_every_biology_parameter_names_a_source():
+    missing = [r["key"] for r in rows(Scenario().biology, "biology.") if not r["source"].strip()]
+    assert not missing, f"parameters without a source: {missing}"
+
+
+def test_every_biology_parameter_has_a_unit():
+    missing = [r["key"] for r in rows(Scenario().biology, "biology.") if not r["unit"].strip()]
+    assert not missing, f"parameters without a unit: {missing}"
