@@ -7,6 +7,8 @@ with exclusion, placement of daughters next to a mother, and neighbourhood count
 
 from __future__ import annotations
 
+import copyreg
+
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
@@ -22,6 +24,10 @@ class TissueSpace:
                  random=None):
         self.width, self.height, self.voxel_um = width, height, voxel_um
         self.grid = OrthogonalMooreGrid((width, height), torus=False, capacity=1, random=random)
+        # Mesa 3.5 registers each grid's cell class with copyreg, which keeps every grid's layers
+        # alive for the life of the process (a leak across the thousands of models a batch worker
+        # builds).  Checkpoints never pickle the grid, so the registration is dropped.
+        copyreg.dispatch_table.pop(self.grid.cell_klass, None)
         self.layers = {name: self.grid.create_property_layer(name, 0.0) for name in field_names}
         self.field_names = field_names
         self.fields = np.zeros((len(field_names), width, height), np.float32)

@@ -21,3 +21,4 @@ def test_every_biology_parameter_names_a_source():
 def test_every_biology_parameter_has_a_unit():
     missing = [r["key"] for r in rows(Scenario().biology, "biology.") if not r["unit"].strip()]
     assert not missing, f"parameters without a unit: {missing}"
+
