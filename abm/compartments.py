@@ -101,8 +101,8 @@ def step_lung(model, s: Levels) -> dict[str, int]:
     lung, p, rng, dt = model.lung, model.bio, model.rng, model.dt_h
     lic, die_r = binomial_fates(int(lung.msc_resting), [
         float(msc_rules.licensing(p.msc, s.infl)),
-        float(msc_rules.apoptosis(p.msc, False, True))], dt, rng)
-    die_l = rng.binomial(int(lung.msc_licensed), float(prob(msc_rules.apoptosis(p.msc, True, True), dt)))
+        float(msc_rules.apoptosis(p.msc, False))], dt, rng)
+    die_l = rng.binomial(int(lung.msc_licensed), float(prob(msc_rules.apoptosis(p.msc, True), dt)))
     if model.blockades.no_efferocytosis:
         eaten = 0
         decayed = rng.binomial(int(lung.msc_apoptotic), float(prob(1.0 / p.msc.apoptotic_persistence_h, dt)))
@@ -155,8 +155,10 @@ def draw_ingress_states(model, k: int) -> np.ndarray:
     b = model.blood
     bias = model.bio.trafficking.th17_homing_bias
     weights = np.array([b.naive, b.th17 * bias, b.treg], float)
-    if k == 0 or weights.sum() == 0:
+    if k == 0:
         return np.zeros(0, np.int8)
+    if weights.sum() == 0:  # an emptied pool: recruits are fresh naive cells
+        return np.full(k, t.NAIVE, np.int8)
     states = model.rng.choice(3, size=k, p=weights / weights.sum()).astype(np.int8)
     w = model.bio.trafficking.tissue_to_blood_weight
     for state, name in ((t.NAIVE, "naive"), (t.TH17, "th17"), (t.TREG, "treg")):

@@ -25,7 +25,9 @@ def _format_error(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return f"{loc}: required key is missing"
     got = err.get("input")
-    shown = repr(got) if not isinstance(got, dict) else "{...}"
+    shown = repr(got)
+    if len(shown) > 160:
+        shown = shown[:150] + " ...}" if isinstance(got, dict) else shown[:155] + " ..."
     return f"{loc}: {msg} (got {shown})"
 
 

@@ -80,9 +80,9 @@ class Scenario(Section):
         for name, arm in self.arms.items():
             if not arm.gives_cells:
                 continue
-            late = [d for d in arm.schedule.infusion_days() if d > self.simulation.days]
+            late = [d for d in arm.schedule.infusion_days() if d >= self.simulation.days]
             if late:
                 raise ValueError(
-                    f"arms.{name}.schedule: infusion day(s) {late} fall after the end of the run "
-                    f"(simulation.days = {self.simulation.days})")
+                    f"arms.{name}.schedule: infusion day(s) {late} are not before the end of the run "
+                    f"(simulation.days = {self.simulation.days}); allowed: 0 <= day < simulation.days")
         return self

@@ -50,7 +50,7 @@ def competing_fates(rates: Sequence[ArrayLike], n: int, dt_h: float,
     u = rng.random(n)
     happened = u < p_any
     # given that something happened, u / p_any is uniform on [0, 1): split it by the rates' shares
-    v = np.where(happened, u / np.where(p_any > 0, p_any, 1.0), 2.0) * total
+    v = np.divide(u, p_any, out=np.full(n, 2.0), where=happened) * total
     fate = np.zeros(n, np.int8)
     fate[happened] = 1
     cum = np.zeros(n)

@@ -20,10 +20,10 @@ def licensing(p: MSC, infl: np.ndarray | float) -> np.ndarray | float:
     return per_h(p.licensing_half_time_h) * hill(infl, p.licensing_signal_k)
 
 
-def apoptosis(p: MSC, licensed: np.ndarray | bool, allogeneic: bool) -> np.ndarray | float:
+def apoptosis(p: MSC, licensed: np.ndarray | bool) -> np.ndarray | float:
     """Infused MSC die within about a day (Lee RH 2009 Cell Stem Cell; Eggenhofer E 2012 Front
-    Immunol); licensed MSC resist NK lysis (Spaggiari GM 2006 Blood)."""
-    del allogeneic  # first-day survival is not known to differ (assumption; see docs)
+    Immunol); licensed MSC resist NK lysis (Spaggiari GM 2006 Blood).  Autologous and allogeneic
+    cells are given the same first-day survival (assumption: no difference reported in the seed)."""
     return per_h(p.survival_half_life_h) / np.where(licensed, p.licensed_survival_factor, 1.0)
 
 
@@ -41,7 +41,7 @@ def step_tissue(model) -> dict[str, int]:
     alive = pop.state != APOPTOTIC
     resting = pop.state == RESTING
     lic = np.where(resting, licensing(p, s.infl), 0.0)
-    die = np.where(alive, apoptosis(p, pop.state == LICENSED, True), 0.0)
+    die = np.where(alive, apoptosis(p, pop.state == LICENSED), 0.0)
     fate = competing_fates([lic, die], pop.n, dt, rng)
     pop.state_h += dt
     pop.state[fate == 1] = LICENSED

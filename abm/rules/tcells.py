@@ -44,7 +44,7 @@ def treg_suppression(p: TCells, contacts: np.ndarray | float, il10: np.ndarray |
     scaled by the disease's Treg function (Valencia X 2007 J Immunol for SLE)."""
     by_contact = contacts / (p.treg_contact_k + contacts)
     free = (1.0 - p.treg_suppression_max * by_contact) * (1.0 - p.treg_suppression_max * hill(il10))
-    return treg_function * (1.0 - free)
+    return np.minimum(treg_function * (1.0 - free), 1.0)  # stronger-than-healthy Treg still cap at 1
 
 
 def th17_expansion(p: TCells, s: Levels, antigen_drive: float, suppression: np.ndarray | float,
