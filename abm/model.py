@@ -155,7 +155,7 @@ class MSCModel(mesa.Model):
     def _give_treatments(self) -> None:
         while self._given < len(self.infusions):
             inf = self.infusions[self._given]
-            if inf.day * 24.0 > self.t_h + 1e-9:
+            if inf.day * 24.0 >= self.t_h + self.dt_h - 1e-9:  # given in the step that contains it
                 break
             self._given += 1
             lung = self.lung

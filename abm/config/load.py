@@ -24,6 +24,8 @@ def _format_error(err: dict[str, Any]) -> str:
         return f"{loc}: unknown key (value {err['input']!r}); check the spelling against `abm config show`"
     if err["type"] == "missing":
         return f"{loc}: required key is missing"
+    if not err["loc"]:  # a check across sections: its message names the keys and values
+        return msg.removeprefix("Value error, ")
     got = err.get("input")
     shown = repr(got)
     if len(shown) > 160:

@@ -83,6 +83,6 @@ class Scenario(Section):
             late = [d for d in arm.schedule.infusion_days() if d >= self.simulation.days]
             if late:
                 raise ValueError(
-                    f"arms.{name}.schedule: infusion day(s) {late} are not before the end of the run "
+                    f"arms.{name}.schedule: infusion day(s) {late} fall at or after the end of the run "
                     f"(simulation.days = {self.simulation.days}); allowed: 0 <= day < simulation.days")
         return self
