@@ -59,7 +59,8 @@ class LungState:
 
 
 def initial_blood(pool_cells: int) -> Blood:
-    """Starting composition before burn-in (healthy-like; burn-in settles the disease state)."""
+    """Starting composition before burn-in: an initial condition only, healthy-like (Th17 1 %, Treg
+    7 %; BASE-HC-TREG); the burn-in settles the disease's own steady state."""
     th17, treg = int(0.01 * pool_cells), int(0.07 * pool_cells)
     return Blood(naive=pool_cells - th17 - treg, th17=th17, treg=treg)
 

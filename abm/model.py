@@ -88,6 +88,8 @@ class MSCModel(mesa.Model):
         self.inflammation_factor = infl
 
     def _populate(self) -> None:
+        """Initial condition only (settled by the burn-in): cells at the configured densities, T-cell
+        states drawn from the blood composition, macrophages half M1 / half M2."""
         t, rng, space = self.cfg.tissue, self.rng, self.space
         voxels = t.width_voxels * t.height_voxels
         b = self.blood

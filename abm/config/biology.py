@@ -141,6 +141,10 @@ class TCells(Section):
     th17_expansion_per_h: float = param(
         0.005, "1/h", "antigen-driven effector expansion, doubling ~2.5 d at saturating inflammation; "
         "assumption", ge=0, plausible=(0.004, 0.03))
+    th17_niche_half_fraction: float = param(
+        0.05, "fraction of CD4", "assumption: competition for antigen-presenting niches halves effector "
+        "expansion when Th17 reach 5 % of CD4 (keeps expansion bounded, as clonal competition does)", gt=0,
+        plausible=(0.02, 0.2))
     tryptophan_arrest: float = param(
         0.8, "fraction", "tryptophan depletion arrests effector T proliferation (Munn DH 1999 J Exp Med; "
         "Meisel R 2004 Blood)", ge=0, le=1)
@@ -179,6 +183,9 @@ class Macrophages(Section):
     m1_to_m2_per_h: float = param(
         0.03, "1/h", "PGE2 via EP2/EP4 drives IL-10-producing macrophages (Nemeth K 2009 Nat Med); IL-10 "
         "and TGF-beta sustain M2 (Mantovani A 2004); rate assumption", ge=0, plausible=(0.005, 0.1))
+    tgfb_m2_weight: float = param(
+        0.5, "fraction", "assumption: TGF-beta sustains the alternative state less than IL-10 or PGE2 "
+        "(Mantovani A 2004 Trends Immunol)", ge=0, le=1)
     m2_to_m1_per_h: float = param(
         0.01, "1/h", "IFN-gamma/TNF drive classical activation (Murray PJ 2014 Immunity); rate "
         "assumption", ge=0, plausible=(0.002, 0.05))
@@ -203,6 +210,8 @@ class BCells(Section):
         plausible=(0.0005, 0.01))
     treg_suppression_max: float = param(
         0.7, "fraction", "Treg suppress B cells directly (Lim HW 2005 J Immunol)", ge=0, le=1)
+    treg_contact_k: float = param(
+        1.0, "suppressor neighbours", "assumption: one adjacent Treg gives half-maximal suppression", gt=0)
     msc_inhibition_max: float = param(
         0.8, "fraction", "MSC inhibit B proliferation and plasma differentiation by soluble factors "
         "(Corcione A 2006 Blood); PGE2 field used as the proxy: assumption", ge=0, le=1)

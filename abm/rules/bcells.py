@@ -16,7 +16,7 @@ def to_plasma(p: BCells, s: Levels, treg_contacts: np.ndarray | float,
     """Inflammation drives plasma-cell differentiation; Treg suppress B cells directly (Lim HW 2005
     J Immunol); MSC inhibit B proliferation and differentiation by soluble factors (Corcione A 2006
     Blood; PGE2 is the proxy here)."""
-    by_treg = p.treg_suppression_max * treg_contacts / (1.0 + treg_contacts)
+    by_treg = p.treg_suppression_max * treg_contacts / (p.treg_contact_k + treg_contacts)
     by_msc = p.msc_inhibition_max * hill(s.pge2)
     return (p.plasma_differentiation_per_h * hill(s.infl) * (1.0 - by_treg) * (1.0 - by_msc)
             * proliferation_factor)

@@ -14,7 +14,7 @@ M1, M2 = 0, 1
 def to_m2(p: Macrophages, s: Levels) -> np.ndarray | float:
     """PGE2 (via EP2/EP4) reprograms macrophages to IL-10 producers (Nemeth K 2009 Nat Med);
     IL-10 and TGF-beta sustain the alternative state (Mantovani A 2004 Trends Immunol)."""
-    drive = 1.0 - (1.0 - hill(s.pge2)) * (1.0 - hill(s.il10)) * (1.0 - 0.5 * hill(s.tgfb))
+    drive = 1.0 - (1.0 - hill(s.pge2)) * (1.0 - hill(s.il10)) * (1.0 - p.tgfb_m2_weight * hill(s.tgfb))
     return p.m1_to_m2_per_h * drive
 
 

@@ -51,8 +51,8 @@ def th17_expansion(p: TCells, s: Levels, antigen_drive: float, suppression: np.n
                    th17_fraction: float) -> np.ndarray | float:
     """Antigen- and inflammation-driven expansion; tryptophan depletion by IDO arrests it (Munn DH
     1999 J Exp Med; Meisel R 2004 Blood); Treg suppress it.  Competition for antigen-presenting
-    niches limits it as Th17 become frequent (assumption: half at 5 % of CD4)."""
-    niche = 1.0 / (1.0 + th17_fraction / 0.05)
+    niches limits it as Th17 become frequent (``th17_niche_half_fraction``)."""
+    niche = 1.0 / (1.0 + th17_fraction / p.th17_niche_half_fraction)
     return (p.th17_expansion_per_h * antigen_drive * hill(s.infl) * niche
             * (1.0 - p.tryptophan_arrest * hill(s.ido)) * (1.0 - suppression))
 
