@@ -114,6 +114,91 @@ def config_table() -> None:
     typer.echo(markdown())
 
 
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        fail(f"--shard {text!r}: expected i/n with whole numbers, e.g. 0/4")
+    if n < 1 or not 0 <= i < n:
+        fail(f"--shard {text!r}: need 0 <= i < n")
+    return i, n
+
+
+@app.command()
+def batch(
+    target: Annotated[str, typer.Argument(help="A batch spec YAML, or 'status' / 'summary'.")],
+    directory: Annotated[Path | None, typer.Argument(help="Batch directory (for status/summary).")] = None,
+    backend: Annotated[str | None, typer.Option(help="local | dask | serial (default: the spec's).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes or Dask workers.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Batch directory (default runs/batches/<name>).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an existing batch directory.")] = False,
+    shard: Annotated[str | None, typer.Option(help="Run only slice i/n of the runs (job arrays).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a batch of runs (sweeps x replicates), or report on a batch directory.
+
+    `abm batch SPEC [--backend ...]` runs; `abm batch status DIR` counts done/failed/pending;
+    `abm batch summary DIR` rewrites and prints summary.parquet.
+    """
+    from abm.batch.runner import run_batch, status
+    from abm.batch.summary import write_summary
+
+    if target in ("status", "summary"):
+        if directory is None:
+            fail(f"abm batch {target} needs a batch directory")
+        try:
+            st = status(directory)
+        except ConfigError as exc:
+            fail(str(exc))
+        if target == "summary":
+            frame = write_summary(directory)
+            typer.echo(frame.to_string(max_rows=40))
+        typer.echo(f"{directory}: {st.line()}")
+        for run_id in st.failed:
+            err = directory / "runs" / f"{run_id}.error.json"
+            typer.echo(f"  failed {run_id}: {__import__('json').loads(err.read_text()).get('error')}")
+        return
+    if backend is not None and backend not in ("local", "dask", "serial"):
+        fail(f"--backend {backend!r}: allowed: local, dask, serial")
+    spec_path = Path(target)
+    if not spec_path.is_file():
+        fail(f"{spec_path}: no such batch spec (or use 'status' / 'summary')")
+    shard_spec = _parse_shard(shard)
+    if out is None:
+        from abm.batch.spec import load_spec
+        try:
+            out = Path("runs") / "batches" / load_spec(spec_path)[0].name
+        except ConfigError as exc:
+            fail(str(exc))
+    from tqdm import tqdm
+    bar = tqdm(total=0, unit="run", desc=spec_path.stem, disable=not progress, file=sys.stderr)
+
+    def start(n: int) -> None:
+        bar.reset(total=n)
+
+    def one(record: dict) -> None:
+        bar.update(1)
+        if record.get("status") == "failed":
+            bar.write(f"run {record['run_id']} failed: {record.get('error')}")
+
+    try:
+        result = run_batch(spec_path, out, backend=backend, workers=workers, scheduler=scheduler,
+                           resume=resume, shard_spec=shard_spec, progress=one, on_start=start)
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        bar.close()
+    typer.echo(f"batch directory: {result.directory}\n{result.status.line()}")
+    if result.interrupted:
+        typer.echo("interrupted: finished runs are kept; continue with --resume", err=True)
+        raise typer.Exit(130)
+    if result.status.failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

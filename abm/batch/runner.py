@@ -1,0 +1,130 @@
+"""Driving a batch: prepare the directory, skip finished runs, dispatch, report progress."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from abm.batch import backends
+from abm.batch.execute import RUNS, write_json
+from abm.batch.plan import RunTask, expand, shard, spec_fingerprint
+from abm.batch.spec import BatchSpec, load_spec
+from abm.config import ConfigError
+
+BATCH_FILE = "batch.json"
+
+
+@dataclass
+class Status:
+    """Counts of a batch directory's runs."""
+
+    total: int
+    done: list[str]
+    failed: list[str]
+    pending: list[str]
+
+    def line(self) -> str:
+        """One-line summary."""
+        return (f"{len(self.done)} done, {len(self.failed)} failed, {len(self.pending)} pending "
+                f"of {self.total} runs")
+
+
+def status(batch_dir: str | Path) -> Status:
+    """What is finished, failed and still to run in a batch directory."""
+    batch_dir = Path(batch_dir)
+    meta = read_batch(batch_dir)
+    ids = [t["run_id"] for t in meta["tasks"]]
+    runs = batch_dir / RUNS
+    done = [i for i in ids if (runs / f"{i}.json").is_file()]
+    finished = set(done)
+    failed = [i for i in ids if i not in finished and (runs / f"{i}.error.json").is_file()]
+    gone = finished | set(failed)
+    return Status(len(ids), done, failed, [i for i in ids if i not in gone])
+
+
+def read_batch(batch_dir: Path) -> dict[str, Any]:
+    """The batch's own record (spec, fingerprint, runs)."""
+    path = Path(batch_dir) / BATCH_FILE
+    if not path.is_file():
+        raise ConfigError(f"{batch_dir}: not a batch directory (no {BATCH_FILE})")
+    return json.loads(path.read_text())
+
+
+def tasks_of(batch_dir: Path) -> list[RunTask]:
+    """The batch's runs as recorded in its directory."""
+    return [RunTask(**t) for t in read_batch(batch_dir)["tasks"]]
+
+
+def prepare(spec_path: str | Path, out: Path, resume: bool) -> tuple[BatchSpec, list[RunTask]]:
+    """Validate the spec, expand it and create (or check, on resume) the batch directory."""
+    spec, base = load_spec(spec_path)
+    tasks = expand(spec, base)
+    fingerprint = spec_fingerprint(tasks)
+    if out.exists() and (out / BATCH_FILE).is_file():
+        if not resume:
+            raise ConfigError(f"{out}: batch directory exists; pass --resume to continue it")
+        old = read_batch(out)
+        if old["fingerprint"] != fingerprint:
+            raise ConfigError(f"{out}: holds a batch of different runs (fingerprint {old['fingerprint']}, "
+                              f"this spec gives {fingerprint}); use another --out")
+    elif out.exists() and any(out.iterdir()):
+        raise ConfigError(f"{out}: exists and is not a batch directory; use another --out")
+    else:
+        from abm.run import git_commit, versions
+
+        (out / RUNS).mkdir(parents=True, exist_ok=True)
+        write_json(out / BATCH_FILE, {
+            "name": spec.name, "fingerprint": fingerprint, "created": datetime.now(UTC).isoformat(),
+            "spec": spec.model_dump(mode="json"), "spec_file": str(spec_path),
+            "versions": versions(), "git_commit": git_commit(),
+            "tasks": [vars(t) for t in tasks]})
+    for stale in (out / RUNS).glob(".*.tmp"):  # partial writes of an interrupted batch
+        stale.unlink()
+    return spec, tasks
+
+
+@dataclass
+class BatchResult:
+    """What a batch invocation did."""
+
+    directory: Path
+    ran: int
+    status: Status
+    interrupted: bool = False
+
+
+def run_batch(spec_path: str | Path, out: Path, *, backend: str | None = None, workers: int | None = None,
+              scheduler: str | None = None, resume: bool = False, shard_spec: tuple[int, int] | None = None,
+              progress: Callable[[dict[str, Any]], None] | None = None,
+              on_start: Callable[[int], None] | None = None) -> BatchResult:
+    """Run the pending runs of a batch (all, or one shard) and write its summary."""
+    spec, tasks = prepare(spec_path, out, resume)
+    settings = spec.backend.model_copy(update={k: v for k, v in {
+        "kind": backend, "workers": workers, "scheduler": scheduler}.items() if v is not None})
+    if settings.scheduler and settings.kind != "dask":
+        raise ConfigError("--scheduler needs --backend dask")
+    if shard_spec:
+        tasks = shard(tasks, *shard_spec)
+    current = status(out)
+    finished = set(current.done)
+    todo = [t for t in tasks if t.run_id not in finished]
+    if on_start:
+        on_start(len(todo))
+
+    def done(record: dict[str, Any]) -> None:
+        if progress:
+            progress(record)
+
+    interrupted = False
+    try:
+        backends.BACKENDS[settings.kind](todo, out, settings, done)
+    except KeyboardInterrupt:
+        interrupted = True
+    from abm.batch.summary import write_summary
+
+    write_summary(out)
+    return BatchResult(out, len(todo), status(out), interrupted)
