@@ -177,11 +177,11 @@ def load(path: str | Path) -> tuple[Scenario, dict[str, np.ndarray], dict]:
     return scenario, arrays, meta
 
 
-def restore(path: str | Path, rng_seed_ignored: object = None) -> MSCModel:
+def restore(path: str | Path) -> MSCModel:
     """A model that continues bit-identically from the checkpoint at ``path``.
 
-    The RNG states come from the checkpoint, so the constructor's seed does not matter;
-    ``rng_seed_ignored`` exists only for call-site symmetry and is unused.
+    The random-stream states come from the checkpoint, so the seed the model is built with does
+    not matter.
     """
     scenario, arrays, meta = load(path)
     model = MSCModel(scenario, rng=0)

@@ -6,6 +6,7 @@ exit code is 2.
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -61,8 +62,8 @@ def run(
         overrides["seed"] = seed
     if days is not None:
         overrides.setdefault("simulation", {})["days"] = days
-    if checkpoint_every < 0:
-        fail(f"--checkpoint-every must be >= 0 days, got {checkpoint_every}")
+    if not (checkpoint_every >= 0 and math.isfinite(checkpoint_every)):
+        fail(f"--checkpoint-every must be a finite number of days >= 0, got {checkpoint_every}")
     if resume_from is not None:
         try:
             scenario = checkpoint.load(resume_from)[0]
@@ -82,6 +83,10 @@ def run(
         result = run_scenario(scenario, out_dir, progress=bar.update, resume_from=resume_from,
                               checkpoint_every_days=checkpoint_every, report=report,
                               command=shlex.join(["abm", *sys.argv[1:]]))
+    except checkpoint.CheckpointError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {out_dir}: cannot write the run directory ({exc})")
     finally:
         bar.close()
     typer.echo(f"run directory: {result.directory}")

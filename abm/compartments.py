@@ -99,7 +99,7 @@ def systemic_levels(model) -> Levels:
 
 def step_lung(model, s: Levels) -> dict[str, int]:
     """Licensing, death and efferocytosis of lung MSC; reversal of regulatory phagocytes."""
-    lung, p, rng, dt = model.lung, model.bio, model.rng, model.dt_h
+    lung, p, rng, dt = model.lung, model.bio, model.rngs.lung, model.dt_h
     lic, die_r = binomial_fates(int(lung.msc_resting), [
         float(msc_rules.licensing(p.msc, s.infl)),
         float(msc_rules.apoptosis(p.msc, False))], dt, rng)
@@ -125,7 +125,7 @@ def step_lung(model, s: Levels) -> dict[str, int]:
 
 def step_blood(model, s: Levels) -> dict[str, int]:
     """Fates of circulating CD4 T cells with the same laws as on the grid, and tissue exchange."""
-    b, p, rng, dt = model.blood, model.bio.tcells, model.rng, model.dt_h
+    b, p, rng, dt = model.blood, model.bio.tcells, model.rngs.blood, model.dt_h
     total = max(b.total, 1)
     deaths = t.death_rates(p)
     suppression = t.treg_suppression(p, 0.0, s.il10, model.disease.treg_function)
@@ -160,10 +160,10 @@ def draw_ingress_states(model, k: int) -> np.ndarray:
         return np.zeros(0, np.int8)
     if weights.sum() == 0:  # an emptied pool: recruits are fresh naive cells
         return np.full(k, t.NAIVE, np.int8)
-    states = model.rng.choice(3, size=k, p=weights / weights.sum()).astype(np.int8)
+    states = model.rngs.traffic.choice(3, size=k, p=weights / weights.sum()).astype(np.int8)
     w = model.bio.trafficking.tissue_to_blood_weight
     for state, name in ((t.NAIVE, "naive"), (t.TH17, "th17"), (t.TREG, "treg")):
-        leave = model.rng.binomial(int((states == state).sum()), w)
+        leave = model.rngs.traffic.binomial(int((states == state).sum()), w)
         setattr(b, name, max(getattr(b, name) - leave, 0))
     return states
 

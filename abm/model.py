@@ -5,7 +5,8 @@
     (inside each fate step) -> compartments (lung, blood) -> motility -> record
 
 Time: ``t_h`` counts hours from the first treatment day (negative during burn-in); one step is
-``simulation.dt_h`` hours.  All randomness comes from ``self.rng`` (numpy Generator).
+``simulation.dt_h`` hours (Mesa's own ``model.time`` counts steps).  All randomness comes from
+``self.rngs``: one numpy Generator per process (:mod:`abm.streams`), spawned from one seed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from abm.rules import bcells, macrophages, msc, secretion, tcells
 from abm.rules.common import per_h
 from abm.rules.levels import Levels
 from abm.space import TissueSpace
+from abm.streams import Streams
 
 UNTREATED = Treatment(control="untreated")
 
@@ -31,12 +33,13 @@ class MSCModel(mesa.Model):
 
     Args:
         scenario: validated scenario.
-        rng: seed material (int, SeedSequence or Generator) for the model's only RNG.
+        rng: seed material (int or SeedSequence) for the model's random streams.
         arm: treatment of this run; ``None`` means untreated (burn-in).
     """
 
     def __init__(self, scenario: Scenario, rng=None, arm: Treatment | None = None):
-        super().__init__(rng=np.random.default_rng(rng))
+        self.rngs = Streams(rng)
+        super().__init__(rng=int(self.rngs.setup.integers(2**63)))
         self.cfg = scenario
         self.bio = scenario.biology
         self.disease = scenario.disease
@@ -58,7 +61,9 @@ class MSCModel(mesa.Model):
         self.lung = compartments.LungState(
             phagocytes=self.bio.lung.phagocytes_per_kg * self.patient.body_weight_kg)
         self.autoantibody = 0.0
-        self.t_h = -scenario.simulation.burn_in_days * 24.0
+        self._t_origin_h = -scenario.simulation.burn_in_days * 24.0
+        self._own_steps = 0
+        self.t_h = self._t_origin_h
         self.events: Counter[str] = Counter()
         self._egress = np.zeros(3, np.int64)
         self.systemic = Levels(*np.zeros(len(MEDIATORS)))
@@ -90,7 +95,7 @@ class MSCModel(mesa.Model):
     def _populate(self) -> None:
         """Initial condition only (settled by the burn-in): cells at the configured densities, T-cell
         states drawn from the blood composition, macrophages half M1 / half M2."""
-        t, rng, space = self.cfg.tissue, self.rng, self.space
+        t, rng, space = self.cfg.tissue, self.rngs.setup, self.space
         voxels = t.width_voxels * t.height_voxels
         b = self.blood
         for pop, density in ((self.tcells, t.tcell_density), (self.macrophages, t.macrophage_density),
@@ -152,7 +157,8 @@ class MSCModel(mesa.Model):
         self.events.update(compartments.step_lung(self, self.systemic))
         self.events.update(compartments.step_blood(self, self.systemic))
         self._move()
-        self.t_h += self.dt_h
+        self._own_steps += 1
+        self.t_h = self._t_origin_h + self._own_steps * self.dt_h  # no drift from repeated addition
 
     def _give_treatments(self) -> None:
         while self._given < len(self.infusions):
@@ -167,15 +173,15 @@ class MSCModel(mesa.Model):
                 lung.msc_licensed += round(inf.to_lung)
             else:
                 lung.msc_resting += round(inf.to_lung)
-            k = int(self.rng.poisson(inf.tissue_expected))
-            x, y = self.space.random_free(k, self.rng)
+            k = int(self.rngs.treatment.poisson(inf.tissue_expected))
+            x, y = self.space.random_free(k, self.rngs.treatment)
             self.space.claim(x, y)
             self.msc.add(x=x, y=y, state=msc.LICENSED if inf.licensed else msc.RESTING,
                          potency=inf.potency, state_h=0.0)
             self.events.update({"infusion": 1, "msc_arrived_tissue": int(x.size)})
 
     def _traffic(self) -> None:
-        tr, rng = self.bio.trafficking, self.rng
+        tr, rng = self.bio.trafficking, self.rngs.traffic
         infl_mean = float(self.space.fields[MEDIATORS.index("infl")].mean())
         rate = tr.t_ingress_per_mm2_per_h * self.space.area_mm2 * (1 + tr.t_ingress_inflammation_gain * infl_mean)
         k = int(rng.poisson(rate * self.dt_h))
@@ -190,7 +196,7 @@ class MSCModel(mesa.Model):
                           (self.bcells, self.bio.bcells.motility_um2_per_min),
                           (self.macrophages, self.bio.macrophages.motility_um2_per_min)):
             sigma = np.sqrt(2.0 * coef * dt_min) / self.space.voxel_um
-            self.space.jump(pop, sigma, self.rng)
+            self.space.jump(pop, sigma, self.rngs.motility)
 
     # ----------------------------------------------------------------------------- state
     def state_dict(self) -> tuple[dict[str, np.ndarray], dict]:
@@ -207,6 +213,8 @@ class MSCModel(mesa.Model):
                 arrays[f"{pop.name}.{col}"] = arr
         meta = {
             "t_h": self.t_h,
+            "t_origin_h": self._t_origin_h,
+            "own_steps": self._own_steps,
             "steps": self.steps,
             "autoantibody": self.autoantibody,
             "blood": _plain(compartments.asdict(self.blood)),
@@ -216,7 +224,8 @@ class MSCModel(mesa.Model):
             "given": self._given,
             "arm": self.arm.model_dump(mode="json"),
             "macrophage_recruitment_per_h": self.macrophage_recruitment_per_h,
-            "rng": self.rng.bit_generator.state,
+            "rng": self.rngs.state(),
+            "mesa_rng": self.rng.bit_generator.state,
             "random": _py_random_state(self.random),
             "run_info": self.run_info,
         }
@@ -230,6 +239,8 @@ class MSCModel(mesa.Model):
         self._egress = arrays["egress"].astype(np.int64).copy()
         for pop in (self.tcells, self.macrophages, self.bcells, self.msc):
             pop.load_arrays({c: arrays[f"{pop.name}.{c}"] for c in pop.columns})
+        self._t_origin_h = float(meta["t_origin_h"])
+        self._own_steps = int(meta["own_steps"])
         self.t_h = float(meta["t_h"])
         self.steps = int(meta["steps"])
         self.autoantibody = float(meta["autoantibody"])
@@ -239,14 +250,15 @@ class MSCModel(mesa.Model):
         self.events = Counter(meta["events"])
         self._given = int(meta["given"])
         self.macrophage_recruitment_per_h = float(meta["macrophage_recruitment_per_h"])
-        self.rng.bit_generator.state = meta["rng"]
+        self.rngs.set_state(meta["rng"])
+        self.rng.bit_generator.state = meta["mesa_rng"]
         self.random.setstate(_py_random_from(meta["random"]))
         self.run_info = dict(meta.get("run_info", {}))
         self.space.publish_fields()
 
     def reseed(self, seed) -> None:
-        """Replace the RNG stream (used when arms branch from one burned-in state)."""
-        self.rng.bit_generator.state = np.random.default_rng(seed).bit_generator.state
+        """Replace the random streams (used when arms branch from one burned-in state)."""
+        self.rngs = Streams(seed)
 
 
 def _plain(d: dict) -> dict:

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,6 +72,7 @@ def branch(scenario: Scenario, burned: tuple[dict, dict], arm_name: str) -> MSCM
     model.load_state_dict(*burned)
     model.set_arm(scenario.arms[arm_name])
     model.reseed(seed_streams(scenario.seed)[1])
+    model.events = Counter()  # events count from the start of the arm
     model.run_info = {"phase": "arm", "arm": arm_name, "step": 0, "rows": [], "events_at_last": {}}
     return model
 
@@ -120,28 +122,32 @@ def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = 
     out_dir = Path(out_dir)
     if out_dir.exists():
         raise FileExistsError(f"run directory {out_dir} already exists; a finished run is never rewritten")
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+
+    # read everything a resume needs before the work directory (which may hold it) is replaced
+    resumed_arm: MSCModel | None = None
+    if resume_from is not None:
+        resumed = checkpoint.restore(resume_from)
+        if resumed.run_info.get("phase") == "arm":
+            resumed_arm = resumed
+            burn_file = Path(resume_from).parent / "burnin.npz"
+            if not burn_file.is_file():
+                raise checkpoint.CheckpointError(
+                    f"{burn_file}: missing; the other arms of the run branch from it (it is written "
+                    f"beside every arm checkpoint)")
+            burned = checkpoint.restore(burn_file).state_dict()
+        else:
+            burned = resumed.state_dict()
     work = out_dir.with_name(out_dir.name + ".partial")
     if work.exists():
         shutil.rmtree(work)
     (work / "checkpoints").mkdir(parents=True)
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
-
-    resumed_arm: MSCModel | None = None
-    if resume_from is not None:
-        _, arrays, meta = checkpoint.load(resume_from)
-        model = MSCModel(scenario, rng=0)
-        model.load_state_dict(arrays, meta)
-        if model.run_info.get("phase") == "arm":
-            resumed_arm = model
-            burn_file = Path(resume_from).parent / "burnin.npz"
-            burned = checkpoint.load(burn_file)[1:] if burn_file.is_file() else None
-        else:
-            burned = (arrays, meta)
-    else:
+    if resume_from is None:
         model = burn_in(scenario, progress)
         burned = model.state_dict()
-    if burned is not None:
+        checkpoint.save(model, work / "checkpoints" / "burnin.npz")
+    else:
         burn_model = MSCModel(scenario, rng=0)
         burn_model.load_state_dict(*burned)
         checkpoint.save(burn_model, work / "checkpoints" / "burnin.npz")
@@ -151,16 +157,14 @@ def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = 
     for name in scenario.arms:
         if resumed_arm is not None and resumed_arm.run_info.get("arm") == name:
             arm_model = resumed_arm
-        elif burned is not None:
-            arm_model = branch(scenario, burned, name)
         else:
-            continue
+            arm_model = branch(scenario, burned, name)
         frames.append(run_arm(arm_model, progress, work / "checkpoints" / f"{name}.npz", every))
     trajectories = pd.concat(frames, ignore_index=True)
     trajectories.to_parquet(work / "trajectories.parquet", index=False)
     ended = datetime.now(UTC)
     manifest = build_manifest(scenario, started, ended, time.perf_counter() - t0, command, resume_from)
-    (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2, allow_nan=False))
     if report:
         from abm import report as report_mod
         report_mod.write(work, trajectories, manifest)

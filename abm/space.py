@@ -70,10 +70,11 @@ class TissueSpace:
 
     def random_free(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``k`` distinct free voxels chosen uniformly; fewer if the patch is nearly full."""
-        if k == 0:
+        n_vox = self.width * self.height
+        k = min(k, n_vox - int(np.count_nonzero(self.occupied)))
+        if k <= 0:
             empty = np.zeros(0, np.int32)
             return empty, empty
-        n_vox = self.width * self.height
         guess = rng.integers(0, n_vox, size=4 * k + 8)  # fast path: rejection sampling
         guess = guess[~self.occupied.ravel()[guess]]
         _, first = np.unique(guess, return_index=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,27 @@ def validate_dict(data: dict[str, Any], origin: str = "config") -> Scenario:
         raise ConfigError(f"{origin}: {exc}") from None
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that also reads ``1e6`` and ``1.0e6`` as numbers (YAML 1.2 floats)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                |[-+]?\.(?:inf|Inf|INF)
+                |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with a clear error for a missing or unreadable file."""
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: no such config file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read file ({exc})") from None
     except yaml.YAMLError as exc:

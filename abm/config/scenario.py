@@ -22,12 +22,14 @@ class Simulation(Section):
     record_every_h: float = param(24.0, "h", "one trajectory row per simulated day", gt=0)
 
     @model_validator(mode="after")
-    def _record_multiple(self) -> Simulation:
-        ratio = self.record_every_h / self.dt_h
-        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
-            raise ValueError(
-                f"simulation.record_every_h ({self.record_every_h}) must be a whole multiple of "
-                f"simulation.dt_h ({self.dt_h})")
+    def _whole_steps(self) -> Simulation:
+        for key, hours in (("record_every_h", self.record_every_h), ("days", self.days * 24),
+                           ("burn_in_days", self.burn_in_days * 24)):
+            ratio = hours / self.dt_h
+            if abs(ratio - round(ratio)) > 1e-6 or (key == "record_every_h" and round(ratio) < 1):
+                raise ValueError(
+                    f"simulation.{key} ({getattr(self, key)}) must be a whole multiple of one step, "
+                    f"simulation.dt_h ({self.dt_h} h)")
         return self
 
 

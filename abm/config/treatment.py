@@ -24,8 +24,8 @@ class Dose(Section):
     """A dose per infusion: give exactly one of cells_per_kg or total_cells."""
 
     cells_per_kg: float | None = param(
-        None, "cells/kg", "seed review: usually 1-2e6 cells/kg", gt=0)
-    total_cells: float | None = param(None, "cells", "fixed doses, e.g. 4e7 (Wang L 2013)", gt=0)
+        None, "cells/kg", "seed review: usually 1-2e6 cells/kg", gt=0, le=1e8)
+    total_cells: float | None = param(None, "cells", "fixed doses, e.g. 4e7 (Wang L 2013)", gt=0, le=1e11)
 
     @model_validator(mode="after")
     def _one_of(self) -> Dose:

@@ -24,7 +24,7 @@ def to_plasma(p: BCells, s: Levels, treg_contacts: np.ndarray | float,
 
 def step_tissue(model) -> dict[str, int]:
     """Differentiation, death and recruitment of B cells; update of the autoantibody index."""
-    pop, p, rng, dt = model.bcells, model.bio.bcells, model.rng, model.dt_h
+    pop, p, rng, dt = model.bcells, model.bio.bcells, model.rngs.bcells, model.dt_h
     recruited = rng.poisson(model.bio.trafficking.b_ingress_per_mm2_per_h * model.space.area_mm2 * dt)
     if pop.n:
         s = model.levels_at(pop)

@@ -26,7 +26,7 @@ def to_m1(p: Macrophages, s: Levels, ido_pos: np.ndarray | bool) -> np.ndarray |
 
 def step_tissue(model) -> dict[str, int]:
     """Polarisation, loss of the IDO+ phenotype, death and monocyte recruitment for one step."""
-    pop, p, rng, dt = model.macrophages, model.bio.macrophages, model.rng, model.dt_h
+    pop, p, rng, dt = model.macrophages, model.bio.macrophages, model.rngs.macrophages, model.dt_h
     recruited = rng.poisson(model.macrophage_recruitment_per_h * dt)
     if pop.n:
         s = model.levels_at(pop)

@@ -34,7 +34,7 @@ def step_tissue(model) -> dict[str, int]:
     2017 Sci Transl Med).  Without a phagocyte (or with efferocytosis blocked) the apoptotic cell
     disintegrates after ``apoptotic_persistence_h``.
     """
-    pop, p, rng, dt = model.msc, model.bio.msc, model.rng, model.dt_h
+    pop, p, rng, dt = model.msc, model.bio.msc, model.rngs.msc, model.dt_h
     if pop.n == 0:
         return {}
     s = model.levels_at(pop)

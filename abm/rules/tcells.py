@@ -85,7 +85,7 @@ def step_tissue(model) -> dict[str, int]:
 
     Returns event counts (for the run's event log).
     """
-    pop, p, rng, dt = model.tcells, model.bio.tcells, model.rng, model.dt_h
+    pop, p, rng, dt = model.tcells, model.bio.tcells, model.rngs.tcells, model.dt_h
     n = pop.n
     if n == 0:
         return {}
