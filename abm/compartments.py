@@ -137,16 +137,18 @@ def step_blood(model, s: Levels) -> dict[str, int]:
     s_born = rng.binomial(b.th17, float(prob(grow * t.th17_expansion(
         p, s, model.disease.antigen_drive, suppression, b.th17 / total), dt)))
     r_born = rng.binomial(b.treg, float(prob(grow * t.treg_expansion(p, b.treg / total), dt)))
-    supply = rng.poisson(deaths[t.NAIVE] * max(model.bio.systemic.pool_cells - b.th17 - b.treg, 0) * dt)
-    b.naive += supply - to_treg - to_th17 - n_die
-    b.th17 += to_th17 + t2s + s_born - s2t - s_die
-    b.treg += to_treg + s2t + r_born - t2s - r_die
+    b.naive = int(b.naive - to_treg - to_th17 - n_die)
+    b.th17 = int(b.th17 + to_th17 + t2s + s_born - s2t - s_die)
+    b.treg = int(b.treg + to_treg + s2t + r_born - t2s - r_die)
     # cells returning from the tissue
     w = model.bio.trafficking.tissue_to_blood_weight
     back = model.take_egress()
-    b.naive += rng.binomial(back[t.NAIVE], w)
-    b.th17 += rng.binomial(back[t.TH17], w)
-    b.treg += rng.binomial(back[t.TREG], w)
+    b.naive += int(rng.binomial(back[t.NAIVE], w))
+    b.th17 += int(rng.binomial(back[t.TH17], w))
+    b.treg += int(rng.binomial(back[t.TREG], w))
+    # homeostasis keeps the circulating CD4 count at its set point (IL-7-driven replenishment of
+    # naive cells; Surh CD & Sprent J 2008 Immunity): the pool is topped up with naive cells
+    b.naive += max(model.bio.systemic.pool_cells - b.total, 0)
     return {}
 
 

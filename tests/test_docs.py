@@ -22,3 +22,14 @@ def test_every_biology_parameter_has_a_unit():
     missing = [r["key"] for r in rows(Scenario().biology, "biology.") if not r["unit"].strip()]
     assert not missing, f"parameters without a unit: {missing}"
 
+
+
+def test_defaults_lie_within_their_plausible_ranges():
+    """Sensitivity analysis and calibration sample these ranges: they must contain the defaults."""
+    outside = []
+    for r in rows(Scenario().biology, "biology."):
+        if r["plausible"]:
+            lo, hi = r["plausible"]
+            if not lo <= r["default"] <= hi:
+                outside.append(f"{r['key']}={r['value']} not in {r['range']}")
+    assert not outside, outside

@@ -92,8 +92,8 @@ class MSC(Section):
         0.5, "a.u.", "assumption: half-maximal licensing at half the inflammation unit", gt=0,
         plausible=(0.1, 2.0))
     survival_half_life_h: float = param(
-        24.0, "h", "Lee RH 2009 Cell Stem Cell (lung half-life ~24 h); Eggenhofer E 2012 Front "
-        "Immunol (none viable after 24 h)", gt=0, plausible=(8, 48))
+        6.0, "h", "viability: none viable after 24 h (Eggenhofer E 2012 Front Immunol); the ~24 h lung "
+        "half-life of Lee RH 2009 Cell Stem Cell counts donor DNA, dead cells included", gt=0, plausible=(3, 24))
     licensed_survival_factor: float = param(
         1.5, "x", "licensed MSC resist NK lysis (Spaggiari GM 2006 Blood); factor: assumption",
         ge=1, plausible=(1.0, 3.0))
@@ -114,7 +114,7 @@ class TCells(Section):
 
     treg_induction_per_h: float = param(
         0.0007, "1/h", "max naive->iTreg rate under saturating TGF-beta without IL-6 (Zhou L 2008 "
-        "Nature); magnitude assumption: days-scale induction in vitro", ge=0, plausible=(0.001, 0.02))
+        "Nature); magnitude calibrated to BASE-HC-TREG (blood Treg 5-10 %)", ge=0, plausible=(0.0002, 0.005))
     kynurenine_treg_boost: float = param(
         1.5, "x", "kynurenine via AhR favours Foxp3 (Mezrich JD 2010 J Immunol); size assumption",
         ge=0, plausible=(0.0, 4.0))
@@ -122,7 +122,7 @@ class TCells(Section):
         0.9, "fraction", "IL-6 inhibits TGF-beta-induced Foxp3 (Bettelli E 2006 Nature)", ge=0, le=1)
     th17_induction_per_h: float = param(
         0.0002, "1/h", "max naive->Th17 rate with IL-6 and low TGF-beta (Zhou L 2008 Nature; Bettelli "
-        "E 2006 Nature); magnitude assumption", ge=0, plausible=(0.001, 0.02))
+        "E 2006 Nature); magnitude calibrated to the BASE-* Th17 rows", ge=0, plausible=(0.00005, 0.002))
     tgfb_th17_low_k: float = param(
         0.05, "a.u.", "Th17 needs a little TGF-beta (Zhou L 2008 Nature); assumption", gt=0)
     tgfb_th17_high_k: float = param(
@@ -207,7 +207,7 @@ class BCells(Section):
 
     plasma_differentiation_per_h: float = param(
         0.0003, "1/h", "assumption: inflammation-driven differentiation over days", ge=0,
-        plausible=(0.0005, 0.01))
+        plausible=(0.0001, 0.003))
     treg_suppression_max: float = param(
         0.7, "fraction", "Treg suppress B cells directly (Lim HW 2005 J Immunol)", ge=0, le=1)
     treg_contact_k: float = param(
@@ -272,8 +272,8 @@ class Systemic(Section):
         10.0, "a.u. per unit fraction", "assumption: gain of TGF-beta/IL-10 from regulatory "
         "phagocytes", ge=0, plausible=(0, 50))
     lung_msc_gain: float = param(
-        0.5, "a.u. per 1e6 MSC/kg", "assumption: lung MSC secrete into the pulmonary circulation "
-        "for ~1 day", ge=0)
+        0.5, "a.u. per (1e6 MSC/kg x a.u./min/cell)", "assumption: viable lung MSC secrete into the "
+        "pulmonary circulation while they live (hours)", ge=0, plausible=(0.0, 2.0))
     treg_tgfb_gain: float = param(
         2.0, "a.u. per unit Treg fraction", "Treg-derived TGF-beta and IL-10 induce more Treg "
         "(infectious tolerance; Qin S 1993 Science; Andersson J 2008 J Exp Med); gain assumption",

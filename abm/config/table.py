@@ -10,7 +10,7 @@ from abm.config.disease import preset_names, preset_sources
 from abm.config.scenario import Scenario
 
 
-def rows(model: BaseModel, prefix: str = "") -> Iterator[dict[str, str]]:
+def rows(model: BaseModel, prefix: str = "") -> Iterator[dict]:
     """One row per leaf parameter of a (resolved) config section."""
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
@@ -26,6 +26,8 @@ def rows(model: BaseModel, prefix: str = "") -> Iterator[dict[str, str]]:
         plausible = extra.get("plausible")
         yield {
             "key": key,
+            "default": value,
+            "plausible": tuple(plausible) if plausible else None,
             "value": repr(value) if isinstance(value, str) else str(value),
             "unit": str(extra.get("unit", "")),
             "range": f"{plausible[0]}-{plausible[1]}" if plausible else "",
