@@ -188,7 +188,3 @@ def graph() -> nx.DiGraph:
                            "systemic.lung_msc_gain"])
     return g
 
-
-def lung_state_dict(lung: LungState) -> dict[str, float]:
-    """Plain data for checkpoints."""
-    return asdict(lung)
