@@ -141,6 +141,7 @@ def batch(
     out: Annotated[Path | None, typer.Option(help="Batch directory (default runs/batches/<name>).")] = None,
     resume: Annotated[bool, typer.Option(help="Continue an existing batch directory.")] = False,
     shard: Annotated[str | None, typer.Option(help="Run only slice i/n of the runs (job arrays).")] = None,
+    prepare: Annotated[bool, typer.Option(help="Only create the batch directory and list its runs.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run a batch of runs (sweeps x replicates), or report on a batch directory.
@@ -178,6 +179,15 @@ def batch(
             out = Path("runs") / "batches" / load_spec(spec_path)[0].name
         except ConfigError as exc:
             fail(str(exc))
+    if prepare:
+        from abm.batch.runner import prepare as prepare_batch
+        try:
+            _, tasks = prepare_batch(spec_path, out, resume=True)
+        except ConfigError as exc:
+            fail(str(exc))
+        typer.echo(f"batch directory: {out}\n{len(tasks)} runs planned; run slices with "
+                   f"`abm batch {spec_path} --out {out} --resume --shard i/n`")
+        return
     from tqdm import tqdm
     bar = tqdm(total=0, unit="run", desc=spec_path.stem, disable=not progress, file=sys.stderr)
 
