@@ -103,6 +103,13 @@ def _jobqueue_cluster(opts: JobQueue):
         kwargs["interface"] = opts.interface
     if opts.scheduler_host:
         kwargs["scheduler_options"] = {"host": opts.scheduler_host}
+    if opts.loopback_only:  # dashboards would otherwise listen on 0.0.0.0
+        kwargs["scheduler_options"] = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}
+        kwargs["worker_extra_args"] = ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"]
+    if opts.python:
+        kwargs["python"] = opts.python
+    if opts.local_directory:
+        kwargs["local_directory"] = opts.local_directory
     cluster = kind(**kwargs)
     cluster.scale(jobs=opts.jobs)
     return cluster

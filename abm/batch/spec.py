@@ -71,6 +71,10 @@ class JobQueue(Strict):
     job_script_prologue: list[str] = Field(default_factory=list, description="shell lines before the worker")
     interface: str | None = Field(None, description="network interface of the workers, e.g. 'ib0'")
     scheduler_host: str | None = Field(None, description="address the scheduler binds to")
+    loopback_only: bool = Field(False, description="bind scheduler, workers and dashboards to 127.0.0.1 "
+                                "(a single-node test cluster; never on a real multi-node cluster)")
+    python: str | None = Field(None, description="python of the workers (default: this interpreter)")
+    local_directory: str | None = Field(None, description="worker scratch directory")
 
 
 class Backend(Strict):

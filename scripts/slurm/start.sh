@@ -5,13 +5,19 @@
 #   bash scripts/slurm/stop.sh       # stop slurmd, slurmctld and munged
 #
 # Idempotent: re-running it with the daemons up and the config unchanged only re-checks the node.
-# Everything listens on 127.0.0.1 only (slurmctld :6817, slurmd :6818, srun on 60001-60100; munged
-# uses a unix socket). The node is named after `hostname -s`, which must resolve to a loopback
-# address; if it does not resolve at all, a line "127.0.0.1 <host>" is added to /etc/hosts.
+# Everything listens on loopback only (slurmctld :6817, slurmd :6818, srun on 60001-60100; munged
+# uses a unix socket). The node is named after `hostname -s`, which must resolve to 127.0.0.1 (as it
+# does here); if it does not (unresolvable, or Debian's usual 127.0.1.1), a line "127.0.0.1 <host>" is
+# put at the top of /etc/hosts -- see step 2.
 #
 # Environment knobs:
 #   SLURM_START_TIMEOUT  seconds to wait for the node to become idle (default 60)
+#   SLURM_START_SMOKE=0  skip the `srun hostname` smoke test run after (re)starting slurmd
 set -euo pipefail
+# CI runs with no standard input. A daemon started with fd 0 closed can get one of its own sockets as
+# fd 0 and lose it when it daemonizes (srun steps then fail with "Unspecified error"): give everything
+# started from here /dev/null as stdin.
+exec </dev/null
 
 TIMEOUT="${SLURM_START_TIMEOUT:-60}"
 CONF_DIR=/etc/slurm
@@ -36,24 +42,31 @@ die() {
 
 [ "$(id -u)" -eq 0 ] || { log "ERROR: must run as root"; exit 1; }
 
+# True if process $1 exists and is not a zombie (PID 1 here may reap killed daemons late).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
+
 # True if the pid file names a live process whose command name is $2.
 running() {
     local pidfile=$1 name=$2 pid
     [ -s "$pidfile" ] || return 1
     pid=$(cat "$pidfile" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] && alive "$pid"
 }
 
 stop_pidfile() {
-    local pidfile=$1 name=$2 pid i
+    local pidfile=$1 name=$2 pid
     running "$pidfile" "$name" || { rm -f "$pidfile"; return 0; }
     pid=$(cat "$pidfile")
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
-        [ -d "/proc/$pid" ] || break
+    for _ in $(seq 1 50); do
+        alive "$pid" || break
         sleep 0.2
     done
-    if [ -d "/proc/$pid" ]; then
+    if alive "$pid"; then
         log "$name ($pid) did not stop on SIGTERM, sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         sleep 0.5
@@ -89,18 +102,22 @@ fi
 export PATH="$PATH:/usr/sbin:/sbin"
 
 # ---------------------------------------------------------------- 2. host name
+# With CommunicationParameters=NoInAddrAny the daemons and srun bind to the address the host name
+# resolves to. That must be 127.0.0.1 exactly: connections to any 127.x leave from 127.0.0.1, and
+# slurmstepd connects srun's I/O back to the address the launch request came from, so with the name
+# on Debian's usual 127.0.1.1 srun listens on 127.0.1.1, is called back on 127.0.0.1 and fails.
 HOST=$(hostname -s)
 [ -n "$HOST" ] || die "hostname -s printed nothing"
-if ! getent hosts "$HOST" >/dev/null; then
-    log "host name '$HOST' does not resolve; adding '127.0.0.1 $HOST' to /etc/hosts"
-    echo "127.0.0.1 $HOST  # added by scripts/slurm/start.sh" >> /etc/hosts
+resolve() { getent ahostsv4 "$HOST" 2>/dev/null | awk 'NR==1 {print $1}' || true; }
+ADDR=$(resolve)
+if [ "$ADDR" != 127.0.0.1 ]; then
+    log "host name '$HOST' resolves to '${ADDR:-nothing}'; mapping it to 127.0.0.1 in /etc/hosts"
+    # Written in place (not sed -i), so that a bind-mounted /etc/hosts works too; first match wins.
+    hosts=$(cat /etc/hosts)
+    printf '127.0.0.1 %s  # added by scripts/slurm/start.sh\n%s\n' "$HOST" "$hosts" >/etc/hosts
+    ADDR=$(resolve)
+    [ "$ADDR" = 127.0.0.1 ] || die "host name '$HOST' still resolves to '$ADDR', not 127.0.0.1 (check /etc/nsswitch.conf)"
 fi
-host_ip=$(getent ahostsv4 "$HOST" | awk 'NR==1 {print $1}')
-case "$host_ip" in
-    127.*) ;;
-    *) die "host name '$HOST' resolves to '$host_ip', not to a loopback address; the daemons would" \
-           "bind there (CommunicationParameters=NoInAddrAny). Map it to 127.0.0.1 in /etc/hosts." ;;
-esac
 
 # ---------------------------------------------------------------- 3. munge
 id munge >/dev/null 2>&1 || die "user 'munge' missing (is the munge package installed?)"
@@ -122,10 +139,10 @@ if ! running "$MUNGE_PID" munged; then
     runuser -u munge -- munged --pid-file="$MUNGE_PID" \
         || die "munged failed to start"
 fi
-for i in $(seq 1 50); do
-    munge -n </dev/null | unmunge >/dev/null 2>&1 && break
-    [ "$i" -eq 50 ] && die "munge credential round-trip failed"
-    sleep 0.2
+munge_deadline=$((SECONDS + 20))
+until timeout 5 munge -n </dev/null 2>/dev/null | timeout 5 unmunge >/dev/null 2>&1; do
+    [ "$SECONDS" -ge "$munge_deadline" ] && die "munge credential round-trip (munge -n | unmunge) failed"
+    sleep 0.5
 done
 
 # ---------------------------------------------------------------- 4. slurm.conf
@@ -143,7 +160,7 @@ trap 'rm -f "$new_conf"' EXIT
 cat >"$new_conf" <<EOF
 # Written by scripts/slurm/start.sh: single-node test cluster on loopback. Do not use in production.
 ClusterName=ci
-SlurmctldHost=$HOST(127.0.0.1)
+SlurmctldHost=$HOST($ADDR)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
@@ -151,7 +168,7 @@ CredType=cred/munge
 SlurmctldPort=6817
 SlurmdPort=6818
 SrunPortRange=60001-60100
-# Bind to the address the host name resolves to (127.0.0.1) instead of INADDR_ANY.
+# Bind to the address the host name resolves to (127.0.0.1, see step 2) instead of INADDR_ANY.
 CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 StateSaveLocation=/var/spool/slurmctld
 SlurmdSpoolDir=/var/spool/slurmd
@@ -181,20 +198,15 @@ MinJobAge=300
 SlurmctldTimeout=60
 SlurmdTimeout=60
 Waittime=0
-NodeName=$HOST NodeAddr=127.0.0.1 NodeHostname=$HOST CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
+NodeName=$HOST NodeAddr=$ADDR NodeHostname=$HOST CPUs=$CPUS RealMemory=$MEM State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
-# cgroup.conf is only read by cgroup plugins, none of which is configured; keep a stub so that
-# nothing picks up a stale one.
-cgroup_conf="$CONF_DIR/cgroup.conf"
-[ -f "$cgroup_conf" ] && grep -q 'scripts/slurm/start.sh' "$cgroup_conf" || \
-    printf '# Written by scripts/slurm/start.sh: cgroups are not used by the test cluster.\n' >"$cgroup_conf"
 
 conf_changed=0
 if ! cmp -s "$new_conf" "$CONF"; then
     conf_changed=1
     install -m 0644 "$new_conf" "$CONF"
-    log "wrote $CONF (node $HOST, CPUs=$CPUS, RealMemory=$MEM)"
+    log "wrote $CONF (node $HOST at $ADDR, CPUs=$CPUS, RealMemory=$MEM)"
 fi
 
 # ---------------------------------------------------------------- 5. daemons
@@ -205,24 +217,36 @@ if [ "$conf_changed" -eq 1 ]; then
 fi
 if ! running "$CTLD_PID" slurmctld; then
     log "starting slurmctld"
-    # -i: ignore unreadable state files from an earlier run instead of refusing to start.
-    slurmctld -i || die "slurmctld failed to start"
+    # -c: start from a clean slate. Jobs and node states saved by an earlier run (possibly one that
+    # crashed or was killed along with its machine session) are stale and would hold resources.
+    slurmctld -c || die "slurmctld failed to start"
 fi
+started=0
 if ! running "$SLURMD_PID" slurmd; then
     log "starting slurmd"
+    started=$(date +%s)
     slurmd -N "$HOST" || die "slurmd failed to start"
 fi
 
 # ---------------------------------------------------------------- 6. wait for the node
+# slurmctld restores the node's last state from its state files and notices a dead slurmd only after
+# SlurmdTimeout, so "idle" alone proves little: ask for responding nodes only (sinfo -r) and, if slurmd
+# was started just now, wait until it has registered (SlurmdStartTime not older than its start).
+registered() {
+    [ "$started" -eq 0 ] && return 0
+    local t
+    t=$(scontrol show node "$HOST" 2>/dev/null | sed -n 's/.*SlurmdStartTime=\([^ ]*\).*/\1/p')
+    [ -n "$t" ] && [ "$t" != None ] && [ "$(date -d "$t" +%s 2>/dev/null || echo 0)" -ge $((started - 1)) ]
+}
 deadline=$((SECONDS + TIMEOUT))
 state=""
 last_resume=-100
 while :; do
-    state=$(sinfo -h -n "$HOST" -o '%T' 2>/dev/null | head -n1 || true)
+    state=$(sinfo -r -h -n "$HOST" -o '%T' 2>/dev/null | head -n1 || true)
     case "$state" in
-        idle|mixed|allocated|completing) break ;;
+        idle|mixed|allocated|completing) registered && break ;;
         down*|drain*|fail*)
-            # "down*" (not responding yet) cannot be resumed until slurmd registers; retry.
+            # Responding but down/drained (e.g. drained in an earlier run): resume it, retrying.
             if [ $((SECONDS - last_resume)) -ge 5 ]; then
                 log "node $HOST is '$state'; resuming it"
                 scontrol update nodename="$HOST" state=resume 2>/dev/null || true
@@ -236,4 +260,12 @@ while :; do
     fi
     sleep 1
 done
-log "SLURM cluster up: node $HOST is $state (partition debug, $CPUS CPUs, ${MEM} MB)"
+# End-to-end smoke test after a (re)start: a one-task job step must run right away.
+if [ "$started" -ne 0 ] && [ "${SLURM_START_SMOKE:-1}" = 1 ]; then
+    err=$(mktemp)
+    out=$(cd /tmp && timeout 60 srun -N1 -n1 --immediate=30 -t 1 -J start-smoke hostname -s </dev/null 2>"$err") \
+        || die "smoke test 'srun -N1 hostname' failed: $(cat "$err")"
+    rm -f "$err"
+    [ "$out" = "$HOST" ] || die "smoke test 'srun -N1 hostname' printed '$out', expected '$HOST'"
+fi
+log "SLURM cluster up: node $HOST ($ADDR) is $state (partition debug, $CPUS CPUs, ${MEM} MB)"

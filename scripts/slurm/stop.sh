@@ -6,19 +6,27 @@
 #   bash scripts/slurm/stop.sh
 #   KEEP_MUNGE=1 bash scripts/slurm/stop.sh    # leave munged running
 set -euo pipefail
+exec </dev/null
 export PATH="$PATH:/usr/sbin:/sbin"
 
 log() { echo "slurm/stop.sh: $*" >&2; }
+
+# True if process $1 exists and is not a zombie (PID 1 here may reap killed daemons late).
+alive() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "$st" != Z ]
+}
 
 running() {
     local pidfile=$1 name=$2 pid
     [ -s "$pidfile" ] || return 1
     pid=$(cat "$pidfile" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ]
+    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] && alive "$pid"
 }
 
 stop_pidfile() {
-    local pidfile=$1 name=$2 pid i
+    local pidfile=$1 name=$2 pid
     if ! running "$pidfile" "$name"; then
         rm -f "$pidfile"
         return 0
@@ -26,11 +34,11 @@ stop_pidfile() {
     pid=$(cat "$pidfile")
     log "stopping $name ($pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 75); do
-        [ -d "/proc/$pid" ] || break
+    for _ in $(seq 1 75); do
+        alive "$pid" || break
         sleep 0.2
     done
-    if [ -d "/proc/$pid" ]; then
+    if alive "$pid"; then
         log "$name ($pid) still running after 15 s; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         sleep 0.5
@@ -41,7 +49,7 @@ stop_pidfile() {
 # Cancel whatever is still queued or running, so no job steps outlive the daemons.
 if running /run/slurmctld.pid slurmctld && command -v scancel >/dev/null 2>&1; then
     scancel --user=root >/dev/null 2>&1 || true
-    for i in $(seq 1 20); do
+    for _ in $(seq 1 20); do
         [ -z "$(squeue -h -o %i 2>/dev/null)" ] && break
         sleep 0.5
     done
