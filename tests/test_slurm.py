@@ -218,6 +218,6 @@ backend:
 """)
     on_slurm = run_batch(spec, tmp_path / "slurm")
     assert not on_slurm.status.failed and not on_slurm.status.pending
-    serial = run_batch(spec, tmp_path / "serial", backend="serial")
+    run_batch(spec, tmp_path / "serial", backend="serial")
     pd.testing.assert_frame_equal(load_trajectories(tmp_path / "slurm"), load_trajectories(tmp_path / "serial"),
                                   check_exact=True)
