@@ -215,6 +215,7 @@ backend:
     loopback_only: true
     python: {sys.executable}
     local_directory: {tmp_path}
+    log_directory: {tmp_path / "logs"}
 """)
     on_slurm = run_batch(spec, tmp_path / "slurm")
     assert not on_slurm.status.failed and not on_slurm.status.pending

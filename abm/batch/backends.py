@@ -110,6 +110,8 @@ def _jobqueue_cluster(opts: JobQueue):
         kwargs["python"] = opts.python
     if opts.local_directory:
         kwargs["local_directory"] = opts.local_directory
+    if opts.log_directory:
+        kwargs["log_directory"] = opts.log_directory
     cluster = kind(**kwargs)
     cluster.scale(jobs=opts.jobs)
     return cluster

@@ -75,6 +75,7 @@ class JobQueue(Strict):
                                 "(a single-node test cluster; never on a real multi-node cluster)")
     python: str | None = Field(None, description="python of the workers (default: this interpreter)")
     local_directory: str | None = Field(None, description="worker scratch directory")
+    log_directory: str | None = Field(None, description="where job output files go (default: the cwd)")
 
 
 class Backend(Strict):
