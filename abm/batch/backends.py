@@ -13,6 +13,7 @@ same files.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable
@@ -68,7 +69,14 @@ def run_local(tasks: list[RunTask], batch_dir: Path, backend: Backend, done: Don
             while (queue or in_flight) and not broken:
                 while queue and len(in_flight) < workers:
                     task = queue.pop()
-                    in_flight[pool.submit(run_task, task, batch_dir)] = task
+                    try:
+                        in_flight[pool.submit(run_task, task, batch_dir)] = task
+                    except BrokenProcessPool:  # a worker died since the last check
+                        queue.append(task)
+                        broken = True
+                        break
+                if broken:
+                    break
                 finished, _ = wait(set(in_flight), return_when=FIRST_COMPLETED)
                 for fut in finished:
                     task = in_flight.pop(fut)
@@ -138,9 +146,11 @@ def run_dask(tasks: list[RunTask], batch_dir: Path, backend: Backend, done: Done
 
     client, cluster = dask_client(backend)
     futures = {}
+    # keys unique to this batch directory: two batches on one scheduler never share results
+    tag = hashlib.sha256(str(batch_dir.resolve()).encode()).hexdigest()[:12]
     try:
         for task in tasks:
-            fut = client.submit(run_task, task, str(batch_dir), key=f"msc-abm-{batch_dir.name}-{task.run_id}",
+            fut = client.submit(run_task, task, str(batch_dir), key=f"msc-abm-{tag}-{task.run_id}",
                                 pure=False, retries=backend.retries)
             futures[fut] = task
         for fut in as_completed(list(futures)):

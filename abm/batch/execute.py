@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import tempfile
 import time
 import traceback
@@ -27,8 +28,38 @@ RUNS = "runs"
 BURNIN = "burnin"
 
 
+def _tmp_prefix(path: Path) -> str:
+    """Temporary files name their writer (host, pid), so a cleanup can tell live writes from debris."""
+    return f".{path.name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def stale_temp_files(runs: Path, grace_s: float = 600.0) -> list[Path]:
+    """Temporary files left by interrupted writes: their writer on this host is gone, or they are
+    older than ``grace_s`` (a write takes seconds).  Live writes of other batch slices are kept."""
+    host, now, out = socket.gethostname(), time.time(), []
+    for tmp in runs.glob(".*.tmp"):
+        parts = tmp.name.split(".")
+        try:
+            pid, writer_host = int(parts[-3]), parts[-4]
+        except (ValueError, IndexError):
+            pid, writer_host = -1, ""
+        if writer_host == host and pid > 0 and not _alive(pid) or now - tmp.stat().st_mtime > grace_s:
+            out.append(tmp)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -47,7 +78,7 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     """Write Parquet atomically."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
     os.close(fd)
     try:
         frame.to_parquet(tmp, index=False)
@@ -94,7 +125,8 @@ def trajectories_of(task: RunTask, batch_dir: Path) -> pd.DataFrame:
     traj.insert(2, "replicate", task.replicate)
     traj.insert(3, "seed", task.seed)
     for i, (key, value) in enumerate(task.params.items()):
-        traj.insert(4 + i, key, value)
+        scalar = isinstance(value, str | int | float | bool) or value is None
+        traj.insert(4 + i, key, value if scalar else json.dumps(value))  # lists/maps as JSON text
     return traj
 
 

@@ -83,6 +83,10 @@ def expand(spec: BatchSpec, base: dict[str, Any]) -> list[RunTask]:
     if "arms" not in base:  # sweeping one arm's keys must not drop the default control arm
         base = {**base, "arms": to_dict(Scenario())["arms"]}
     tasks = []
+    reserved = {"seed", "name"} & {k for p in points for k in p}
+    if reserved:
+        raise ConfigError(f"sweep: {sorted(reserved)} cannot be swept; seeds come from root_seed and "
+                          f"replicates, the name from the spec")
     for i, params in enumerate(points):
         config = base
         for key, value in params.items():

@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from abm.batch import backends
-from abm.batch.execute import RUNS, write_json
+from abm.batch.execute import RUNS, stale_temp_files, write_json
 from abm.batch.plan import RunTask, expand, shard, spec_fingerprint
 from abm.batch.spec import BatchSpec, load_spec
 from abm.config import ConfigError
 
 BATCH_FILE = "batch.json"
+STALE_TMP_SECONDS = 600.0
+"""Temporary files older than this are leftovers of an interrupted write (a write takes seconds)."""
 
 
 @dataclass
@@ -82,8 +84,8 @@ def prepare(spec_path: str | Path, out: Path, resume: bool) -> tuple[BatchSpec, 
             "spec": spec.model_dump(mode="json"), "spec_file": str(spec_path),
             "versions": versions(), "git_commit": git_commit(),
             "tasks": [vars(t) for t in tasks]})
-    for stale in (out / RUNS).glob(".*.tmp"):  # partial writes of an interrupted batch
-        stale.unlink()
+    for stale in stale_temp_files(out / RUNS, STALE_TMP_SECONDS):  # debris of interrupted writes
+        stale.unlink(missing_ok=True)
     return spec, tasks
 
 
@@ -102,11 +104,12 @@ def run_batch(spec_path: str | Path, out: Path, *, backend: str | None = None, w
               progress: Callable[[dict[str, Any]], None] | None = None,
               on_start: Callable[[int], None] | None = None) -> BatchResult:
     """Run the pending runs of a batch (all, or one shard) and write its summary."""
-    spec, tasks = prepare(spec_path, out, resume)
+    spec, _ = load_spec(spec_path)
     settings = spec.backend.model_copy(update={k: v for k, v in {
         "kind": backend, "workers": workers, "scheduler": scheduler}.items() if v is not None})
     if settings.scheduler and settings.kind != "dask":
         raise ConfigError("--scheduler needs --backend dask")
+    spec, tasks = prepare(spec_path, out, resume)
     if shard_spec:
         tasks = shard(tasks, *shard_spec)
     current = status(out)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from abm.batch.execute import RUNS, write_parquet
 
@@ -28,7 +29,13 @@ def load_trajectories(batch_dir: str | Path, columns: list[str] | None = None) -
     files = run_files(batch_dir)
     if not files:
         return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f, columns=columns) for f in files], ignore_index=True)
+    if columns is None:
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+    frames = []
+    for f in files:  # one-at-a-time sweeps: not every file has every swept column
+        present = [c for c in columns if c in pq.read_schema(f).names]
+        frames.append(pd.read_parquet(f, columns=present).reindex(columns=columns))
+    return pd.concat(frames, ignore_index=True)
 
 
 def arm_statistics(df: pd.DataFrame, days: list[float]) -> dict[str, float]:
