@@ -214,6 +214,55 @@ def batch(
         raise typer.Exit(1)
 
 
+@app.command()
+def trials(
+    out: Annotated[Path, typer.Option(help="Directory for trial batches and comparison.")] = Path("runs/trials"),
+    replicates: Annotated[int | None, typer.Option(min=1, help="Replicates per scenario (default: specs').")] = None,
+    days: Annotated[float | None, typer.Option(help="Follow-up override for a quick run (days).")] = None,
+    backend: Annotated[str, typer.Option(help="local | dask | serial.")] = "local",
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes or Dask workers.")] = None,
+    findings: Annotated[Path | None, typer.Option(help="Findings table (default: the shipped one).")] = None,
+) -> None:
+    """Run every trial scenario (configs/trials/) as a batch and compare with the reported findings."""
+    from abm.trials.run import run_trials
+
+    if backend not in ("local", "dask", "serial"):
+        fail(f"--backend {backend!r}: allowed: local, dask, serial")
+    if findings is not None and not findings.is_file():
+        fail(f"--findings {findings}: no such file")
+    if days is not None and not (days > 0 and math.isfinite(days)):
+        fail(f"--days must be a finite number > 0, got {days}")
+    try:
+        table = run_trials(out, replicates=replicates, backend=backend, workers=workers, days=days,
+                           findings_path=findings, log=typer.echo)
+    except ConfigError as exc:
+        fail(str(exc))
+    counts = table["verdict"].value_counts().to_dict()
+    typer.echo(f"comparison: {out / 'comparison.md'}  ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+
+
+@app.command()
+def compare(
+    directory: Annotated[Path, typer.Argument(help="A run directory, a batch directory, or a folder of them.")],
+    findings: Annotated[Path | None, typer.Option(help="Findings table (default: the shipped one).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the report (default: DIRECTORY).")] = None,
+) -> None:
+    """Score simulated blood trajectories against every reported finding their scenarios name."""
+    from abm.trials.compare import compare as compare_runs
+    from abm.trials.compare import write_report
+
+    if not directory.exists():
+        fail(f"{directory}: no such directory")
+    if findings is not None and not findings.is_file():
+        fail(f"--findings {findings}: no such file")
+    try:
+        table = compare_runs(directory, findings)
+    except (ConfigError, FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    paths = write_report(table, out or directory)
+    typer.echo(paths["md"].read_text())
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 
