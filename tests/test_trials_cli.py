@@ -1,0 +1,36 @@
+"""`abm trials` and `abm compare` from the command line: a tiny trial run, and the error paths."""
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from abm.cli import app
+
+
+def test_compare_rejects_a_missing_directory(tmp_path):
+    res = CliRunner().invoke(app, ["compare", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "no such directory" in res.output
+
+
+def test_trials_rejects_a_bad_backend(tmp_path):
+    res = CliRunner().invoke(app, ["trials", "--out", str(tmp_path), "--backend", "mpi"])
+    assert res.exit_code == 2 and "allowed: local, dask, serial" in res.output
+
+
+def test_trials_rejects_a_missing_findings_file(tmp_path):
+    res = CliRunner().invoke(app, ["trials", "--out", str(tmp_path), "--findings", str(tmp_path / "x.csv")])
+    assert res.exit_code == 2 and "no such file" in res.output
+
+
+def test_compare_a_run_directory(tmp_path):
+    """A single `abm run` of the default trial, shrunk, is scored against the findings it names."""
+    config = tmp_path / "trial.yaml"
+    default = Path(__file__).resolve().parent.parent / "configs" / "default_trial.yaml"
+    config.write_text(f"extends: {default}\ntissue: {{width_voxels: 20, height_voxels: 20}}\n"
+                      "simulation: {days: 8, burn_in_days: 4}\n")
+    run_dir = tmp_path / "run"
+    res = CliRunner().invoke(app, ["run", str(config), "--out", str(run_dir), "--no-progress", "--no-report"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["compare", str(run_dir)])
+    assert res.exit_code == 0, res.output
+    assert (run_dir / "comparison.csv").is_file() and "LIU11-TH17-7" in res.output
