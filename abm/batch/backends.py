@@ -135,7 +135,7 @@ def dask_client(backend: Backend):
         cluster = _jobqueue_cluster(backend.jobqueue)
         return Client(cluster), cluster
     cluster = LocalCluster(n_workers=backend.workers or default_workers(), threads_per_worker=1,
-                           processes=True, host="127.0.0.1", dashboard_address=None)
+                           processes=True, host="127.0.0.1", dashboard_address="127.0.0.1:0")
     return Client(cluster), cluster
 
 
