@@ -103,23 +103,14 @@ def _jobqueue_cluster(opts: JobQueue):
     kwargs: dict[str, Any] = dict(cores=opts.cores, processes=1, memory=opts.memory, walltime=opts.walltime,
                                   job_extra_directives=opts.job_extra_directives,
                                   job_script_prologue=opts.job_script_prologue)
-    if opts.queue:
-        kwargs["queue"] = opts.queue
-    if opts.account:
-        kwargs["account"] = opts.account
-    if opts.interface:
-        kwargs["interface"] = opts.interface
+    optional = {"queue": opts.queue, "account": opts.account, "interface": opts.interface, "python": opts.python,
+                "local_directory": opts.local_directory, "log_directory": opts.log_directory}
+    kwargs.update({key: value for key, value in optional.items() if value})
     if opts.scheduler_host:
         kwargs["scheduler_options"] = {"host": opts.scheduler_host}
     if opts.loopback_only:  # dashboards would otherwise listen on 0.0.0.0
         kwargs["scheduler_options"] = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:0"}
         kwargs["worker_extra_args"] = ["--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"]
-    if opts.python:
-        kwargs["python"] = opts.python
-    if opts.local_directory:
-        kwargs["local_directory"] = opts.local_directory
-    if opts.log_directory:
-        kwargs["log_directory"] = opts.log_directory
     cluster = kind(**kwargs)
     cluster.scale(jobs=opts.jobs)
     return cluster

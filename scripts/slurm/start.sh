@@ -42,37 +42,7 @@ die() {
 
 [ "$(id -u)" -eq 0 ] || { log "ERROR: must run as root"; exit 1; }
 
-# True if process $1 exists and is not a zombie (PID 1 here may reap killed daemons late).
-alive() {
-    local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# True if the pid file names a live process whose command name is $2.
-running() {
-    local pidfile=$1 name=$2 pid
-    [ -s "$pidfile" ] || return 1
-    pid=$(cat "$pidfile" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] && alive "$pid"
-}
-
-stop_pidfile() {
-    local pidfile=$1 name=$2 pid
-    running "$pidfile" "$name" || { rm -f "$pidfile"; return 0; }
-    pid=$(cat "$pidfile")
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-        alive "$pid" || break
-        sleep 0.2
-    done
-    if alive "$pid"; then
-        log "$name ($pid) did not stop on SIGTERM, sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.5
-    fi
-    rm -f "$pidfile"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/procs.sh"
 
 # ---------------------------------------------------------------- 1. packages
 need_install=0

@@ -11,40 +11,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 log() { echo "slurm/stop.sh: $*" >&2; }
 
-# True if process $1 exists and is not a zombie (PID 1 here may reap killed daemons late).
-alive() {
-    local st
-    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$st" ] && [ "$st" != Z ]
-}
-
-running() {
-    local pidfile=$1 name=$2 pid
-    [ -s "$pidfile" ] || return 1
-    pid=$(cat "$pidfile" 2>/dev/null) || return 1
-    [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] && alive "$pid"
-}
-
-stop_pidfile() {
-    local pidfile=$1 name=$2 pid
-    if ! running "$pidfile" "$name"; then
-        rm -f "$pidfile"
-        return 0
-    fi
-    pid=$(cat "$pidfile")
-    log "stopping $name ($pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 75); do
-        alive "$pid" || break
-        sleep 0.2
-    done
-    if alive "$pid"; then
-        log "$name ($pid) still running after 15 s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.5
-    fi
-    rm -f "$pidfile"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/procs.sh"
 
 # Cancel whatever is still queued or running, so no job steps outlive the daemons.
 if running /run/slurmctld.pid slurmctld && command -v scancel >/dev/null 2>&1; then
