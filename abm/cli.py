@@ -263,6 +263,23 @@ def compare(
     typer.echo(paths["md"].read_text())
 
 
+@app.command("app")
+def app_command(
+    config: Annotated[Path | None, typer.Argument(help="Scenario YAML the app starts from.")] = None,
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8765,
+    host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")] = "127.0.0.1",
+) -> None:
+    """Serve the interactive teaching app (Mesa SolaraViz) in the browser."""
+    if config is not None:
+        _load(config)  # a bad config exits 2 before any server starts
+    if not 0 < port < 65536:
+        fail(f"--port must be 1-65535, got {port}")
+    from abm.viz.app import serve
+
+    typer.echo(f"msc-abm teaching app: http://{host}:{port}  (Ctrl+C to stop)")
+    raise typer.Exit(serve(config, port, host))
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

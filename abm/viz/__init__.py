@@ -1,0 +1,1 @@
+"""Visualisation of the model: slide animations and interactive views."""
