@@ -263,6 +263,50 @@ def compare(
     typer.echo(paths["md"].read_text())
 
 
+@app.command()
+def animate(
+    source: Annotated[Path, typer.Argument(help="Scenario YAML, or a run directory made by `abm run`.")],
+    out: Annotated[Path, typer.Option(help="Output file: .gif or .mp4 (chosen by the suffix).")],
+    arm: Annotated[str | None, typer.Option(help="Arm to show (default: the scenario's first).")] = None,
+    fields: Annotated[str, typer.Option(help="Comma-separated fields: ido, pge2, tgfb, il6, il10, infl.")
+                      ] = "ido,tgfb",
+    every_h: Annotated[float, typer.Option("--every-h", help="Hours between frames (whole model steps).")] = 24.0,
+    fps: Annotated[int, typer.Option(min=1, help="Frames per second.")] = 8,
+    days: Annotated[float | None, typer.Option(help="Days to show (default: the scenario's follow-up).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Animate one arm (tissue cells, fields, Treg/Th17 ratios) into a GIF or MP4 for slides.
+
+    From a run directory the arm is simulated again from checkpoints/burnin.npz with the run's seeds,
+    so it shows the recorded trajectories; from a scenario YAML the burn-in runs first.
+    """
+    from abm import checkpoint
+    from abm.viz import animate as anim
+
+    names = [f.strip() for f in fields.split(",") if f.strip()]
+    errors = (anim.AnimationError, ConfigError, checkpoint.CheckpointError)
+    try:
+        anim.check_suffix(out)
+        anim.check_fields(names)
+        src = anim.load_source(source, arm, days)
+        n = len(anim.frame_days(src.days, every_h, src.scenario.simulation.dt_h))
+    except errors as exc:
+        fail(str(exc))
+    from tqdm import tqdm
+
+    bar = tqdm(total=n, unit="frame", desc="animate", disable=not progress, file=sys.stderr)
+    try:
+        path = anim.animate(source, out, arm=src.arm, fields=names, every_h=every_h, fps=fps, days=days,
+                            progress=bar.update, status=bar.set_description_str)
+    except errors as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"--out {out}: cannot write the animation ({exc})")
+    finally:
+        bar.close()
+    typer.echo(f"animation: {path} ({n} frames)")
+
+
 @app.command("app")
 def app_command(
     config: Annotated[Path | None, typer.Argument(help="Scenario YAML the app starts from.")] = None,
