@@ -96,22 +96,17 @@ def _trends(rows: Sequence[Mapping[str, float]]) -> list[str]:
         return "rising" if d > 0 else "falling"
 
     span = f"over the last {now['t_days'] - then['t_days']:.1f} days"
-    d = change("blood_treg_pct_cd4")
-    if abs(d) >= BLOOD_TREG_PP:
-        out.append(f"Treg {word(d)} in blood: {then['blood_treg_pct_cd4']:.1f} -> "
-                   f"{now['blood_treg_pct_cd4']:.1f} % of CD4 {span}.")
-    d = change("blood_th17_pct_cd4")
-    if abs(d) >= BLOOD_TH17_PP:
-        out.append(f"Th17 {word(d)} in blood: {then['blood_th17_pct_cd4']:.2f} -> "
-                   f"{now['blood_th17_pct_cd4']:.2f} % of CD4 {span}.")
-    d = change("tissue_treg_pct_cd4")
-    if abs(d) >= TISSUE_PCT_PP:
-        out.append(f"Treg {word(d)} in the tissue ({then['tissue_treg_pct_cd4']:.1f} -> "
-                   f"{now['tissue_treg_pct_cd4']:.1f} %).")
-    d = change("tissue_th17_pct_cd4")
-    if abs(d) >= TISSUE_PCT_PP:
-        out.append(f"Th17 {word(d)} in the tissue ({then['tissue_th17_pct_cd4']:.1f} -> "
-                   f"{now['tissue_th17_pct_cd4']:.1f} %).")
+    # (column, threshold, sentence with {dir} rising/falling, {a} before, {b} now)
+    trends = (
+        ("blood_treg_pct_cd4", BLOOD_TREG_PP, "Treg {dir} in blood: {a:.1f} -> {b:.1f} % of CD4 " + span + "."),
+        ("blood_th17_pct_cd4", BLOOD_TH17_PP, "Th17 {dir} in blood: {a:.2f} -> {b:.2f} % of CD4 " + span + "."),
+        ("tissue_treg_pct_cd4", TISSUE_PCT_PP, "Treg {dir} in the tissue ({a:.1f} -> {b:.1f} %)."),
+        ("tissue_th17_pct_cd4", TISSUE_PCT_PP, "Th17 {dir} in the tissue ({a:.1f} -> {b:.1f} %)."),
+    )
+    for key, threshold, sentence in trends:
+        d = change(key)
+        if abs(d) >= threshold:
+            out.append(sentence.format(dir=word(d), a=then[key], b=now[key]))
     d = change("m2_fraction")
     if abs(d) >= M2_FRACTION:
         shift = "to M2 (repair, IL-10)" if d > 0 else "back to M1 (inflammatory)"
