@@ -35,6 +35,7 @@ bench: venv
 docs: venv
 	@mkdir -p docs
 	$(BIN)/abm config table > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
+	$(BIN)/python -m abm.mechanisms > docs/mechanisms.md
 	@mv docs/parameters.md.tmp docs/parameters.md
 
 clean:

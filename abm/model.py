@@ -16,7 +16,7 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from abm import compartments, populations, treatment
+from abm import compartments, mechanisms, populations, treatment
 from abm.config import MEDIATORS, Scenario, Treatment
 from abm.fields import SteadyStateSolver
 from abm.rules import bcells, macrophages, msc, secretion, tcells
@@ -81,8 +81,7 @@ class MSCModel(mesa.Model):
         self.blockades = arm.blockades
         self.infusions = treatment.plan(self.cfg, arm)
         self._given = 0
-        blocked = [arm.blockades.ido_inhibitor, arm.blockades.cox2_inhibitor, arm.blockades.anti_tgfb]
-        self.blocked_mediators = [i for i, b in zip((0, 1, 2), blocked, strict=True) if b]
+        self.blocked_mediators = mechanisms.blocked_mediators(arm.blockades)  # the registry says what each removes
         c = self.bio.concomitant
         self.proliferation_factor = c.cyclophosphamide_proliferation if "cyclophosphamide" in arm.concomitant else 1.0
         infl = 1.0

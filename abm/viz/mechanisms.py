@@ -1,10 +1,10 @@
 """The picture of compartments and mechanisms: who secretes what, and what each mediator does.
 
-:func:`mechanism_graph` joins :func:`abm.compartments.graph` (blood, lung, tissue) with the
-secretion table of the biology (cell state -> mediator) and the rules' dependencies (mediator ->
-fate transition, promoting ``+``, opposing ``-`` or dose-dependent ``+/-``).  Edges cut by the
-arm's blockades carry ``blocked=True``; :func:`draw_mechanisms` greys their nodes and draws them
-red and dashed.
+:func:`mechanism_graph` is drawn from the one registry of mechanisms, :func:`abm.mechanisms.registry`:
+compartments (blood, lung, tissue), secretion (cell state -> mediator), contact and efferocytosis,
+and the rules' dependencies (mediator -> fate transition, promoting ``+``, opposing ``-`` or
+dose-dependent ``+/-``).  Edges cut by the arm's blockades (:func:`abm.mechanisms.blocked`) carry
+``blocked=True``; :func:`draw_mechanisms` greys their nodes and draws them red and dashed.
 """
 
 from __future__ import annotations
@@ -13,94 +13,79 @@ import networkx as nx
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from abm import compartments
-from abm.config import MEDIATORS, Biology, Blockades
+from abm import mechanisms
+from abm.config import Biology, Blockades
 
 MEDIATOR_LABELS = {"ido": "IDO\n(kynurenine)", "pge2": "PGE2", "tgfb": "TGF-beta", "il6": "IL-6",
                    "il10": "IL-10", "infl": "IFN-g/TNF-a\n(inflammation)"}
-BLOCKING = {"ido": "ido_inhibitor", "pge2": "cox2_inhibitor", "tgfb": "anti_tgfb"}
-"""Mediator -> the blockade that removes it everywhere."""
-
-CELL_STATES = {  # node -> entry of biology.secretion
-    "resting MSC": "msc_resting", "licensed MSC": "msc_licensed", "Th17": "th17", "Treg": "treg",
-    "M1 macrophage": "m1", "M2 macrophage": "m2", "IDO+ phagocyte": "ido_phagocyte",
-}
-TRANSITIONS = ["MSC licensing", "naive -> Treg", "naive -> Th17", "Th17 expansion", "Th17 -> Treg",
-               "Treg -> Th17", "M1 -> M2", "M2 -> M1", "B -> plasma cell", "macrophage -> IDO+"]
-ACTIONS: list[tuple[str, str, str]] = [  # (mediator, transition, sign) from abm/rules/*.py
-    ("infl", "MSC licensing", "+"),
-    ("tgfb", "naive -> Treg", "+"), ("il6", "naive -> Treg", "-"), ("ido", "naive -> Treg", "+"),
-    ("il6", "naive -> Th17", "+"), ("tgfb", "naive -> Th17", "+/-"), ("pge2", "naive -> Th17", "+/-"),
-    ("ido", "naive -> Th17", "-"),
-    ("infl", "Th17 expansion", "+"), ("ido", "Th17 expansion", "-"), ("il10", "Th17 expansion", "-"),
-    ("tgfb", "Th17 -> Treg", "+"), ("il6", "Th17 -> Treg", "-"),
-    ("il6", "Treg -> Th17", "+"), ("ido", "Treg -> Th17", "-"),
-    ("pge2", "M1 -> M2", "+"), ("il10", "M1 -> M2", "+"), ("tgfb", "M1 -> M2", "+"),
-    ("infl", "M2 -> M1", "+"),
-    ("infl", "B -> plasma cell", "+"), ("pge2", "B -> plasma cell", "-"),
-]
+SIGN_SYMBOLS = {mechanisms.PROMOTES: "+", mechanisms.OPPOSES: "-", mechanisms.DOSE: "+/-"}
 SIGN_COLOURS = {"+": "#2a7d2a", "-": "#b03030", "+/-": "#8a6d00", "": "#555555"}
+PICTURE_KINDS = {"compartment": "compartment", "cell_state": "cell", "background": "cell",
+                 "mediator": "mediator", "channel": "channel", "transition": "transition"}
+"""Registry node kind -> the picture's node kind (its colour and column)."""
+
+
+def _edge_kind(g: nx.MultiDiGraph, u: str, v: str, kind: str) -> str:
+    """The picture's edge kind: transfer, secretes, acts, contact or efferocytosis."""
+    if kind == "transfers":
+        return "transfer"
+    for node in (u, v):
+        if g.nodes[node]["kind"] == "channel":
+            return node
+    return kind
 
 
 def mechanism_graph(blockades: Blockades | None = None, biology: Biology | None = None) -> nx.DiGraph:
-    """Compartments, secretion and mediator actions as one directed graph.
+    """Compartments, secretion and mediator actions as one directed graph (from the registry).
 
     Node attribute ``kind``: compartment / cell / mediator / channel / transition; ``blocked`` when
     a blockade removes it.  Edge attributes: ``kind`` (transfer, secretes, acts, contact,
     efferocytosis), ``sign`` for actions, ``blocked`` and ``blockade`` (its name) when cut.
+    Parallel registry edges (one per rule) become one edge; transitions that nothing acts on
+    (turnover, Treg expansion) are left out of the picture.
     """
     b = blockades or Blockades()
-    bio = biology or Biology()
+    reg = mechanisms.registry(biology or Biology())
+    cut = mechanisms.blocked(reg, b)
+    by_node = mechanisms.blocking(b)
     g = nx.DiGraph()
-    for node, data in compartments.graph().nodes(data=True):
-        g.add_node(node, **{**data, "compartment_kind": data.get("kind", "")}, blocked=False)
-        g.nodes[node].update(kind="compartment", label=node)
-    for u, v, data in compartments.graph().edges(data=True):
-        g.add_edge(u, v, kind="transfer", sign="", blocked=False, blockade="", carries=data.get("carries", ""))
-    off = {m: bool(getattr(b, BLOCKING[m])) if m in BLOCKING else False for m in MEDIATORS}
-    for m in MEDIATORS:
-        g.add_node(m, kind="mediator", label=MEDIATOR_LABELS[m], blocked=off[m])
-    for node in [*CELL_STATES, "apoptotic MSC", "disease background"]:
-        g.add_node(node, kind="cell", label=node, blocked=False)
-    for t in TRANSITIONS:
-        g.add_node(t, kind="transition", label=t, blocked=False)
-    g.add_node("contact", kind="channel", label="cell contact", blocked=b.no_contact)
-    g.add_node("efferocytosis", kind="channel", label="efferocytosis", blocked=b.no_efferocytosis)
-
-    def cut(m: str) -> dict:
-        return {"blocked": off[m], "blockade": BLOCKING.get(m, "") if off[m] else ""}
-
-    for node, entry in CELL_STATES.items():
-        rates = getattr(bio.secretion, entry)
-        for m in MEDIATORS:
-            if getattr(rates, m) > 0:
-                g.add_edge(node, m, kind="secretes", sign="", **cut(m))
-    for m in ("il6", "infl"):
-        g.add_edge("disease background", m, kind="secretes", sign="", **cut(m))
-    for m, t, sign in ACTIONS:
-        g.add_edge(m, t, kind="acts", sign=sign, **cut(m))
-    contact = {"blocked": b.no_contact, "blockade": "no_contact" if b.no_contact else ""}
-    for src in ("Treg", "resting MSC", "licensed MSC"):
-        g.add_edge(src, "contact", kind="contact", sign="", **contact)
-    for t in ("Th17 expansion", "B -> plasma cell"):
-        g.add_edge("contact", t, kind="contact", sign="-", **contact)
-    eff = {"blocked": b.no_efferocytosis, "blockade": "no_efferocytosis" if b.no_efferocytosis else ""}
-    g.add_edge("apoptotic MSC", "efferocytosis", kind="efferocytosis", sign="", **eff)
-    g.add_edge("efferocytosis", "macrophage -> IDO+", kind="efferocytosis", sign="+", **eff)
+    for node, data in reg.nodes(data=True):
+        kind = data["kind"]
+        if kind == "transition" and not reg.in_degree(node):
+            continue
+        label = MEDIATOR_LABELS.get(node, data.get("label", node))
+        extra = {"compartment_kind": data["compartment_kind"], "holds": data["holds"]} if kind == "compartment" else {}
+        g.add_node(node, **extra, kind=PICTURE_KINDS[kind], label=label, blocked=node in by_node)
+    for u, v, key, data in reg.edges(keys=True, data=True):
+        is_cut = (u, v, key) in cut
+        blockade = next((by_node[n] for n in (u, v) if n in by_node), "") if is_cut else ""
+        sign = SIGN_SYMBOLS.get(data.get("sign", ""), "")
+        if g.has_edge(u, v):  # parallel registry edges (several rules): one picture edge
+            old = g.edges[u, v]
+            old["blocked"] = old["blocked"] or is_cut
+            old["blockade"] = old["blockade"] or blockade
+            old["sign"] = old["sign"] if old["sign"] == sign else "+/-"
+            old["rules"].append(data.get("rule", ""))
+            continue
+        attrs = {"carries": data["carries"]} if data["kind"] == "transfers" else {}
+        g.add_edge(u, v, kind=_edge_kind(reg, u, v, data["kind"]), sign=sign, blocked=is_cut,
+                   blockade=blockade, rules=[data.get("rule", "")], **attrs)
     return g
 
 
 def layout(g: nx.DiGraph) -> dict[str, tuple[float, float]]:
     """Fixed positions: compartments on top; cells | mediators | transitions below."""
     pos = {"lung": (0.0, 11.6), "blood": (1.0, 11.6), "tissue": (2.0, 11.6)}
-    cells = [*CELL_STATES, "apoptotic MSC", "disease background"]
-    for i, node in enumerate(cells):
-        pos[node] = (0.0, 9.6 - i * 9.6 / (len(cells) - 1))
-    middle = [*MEDIATORS, "contact", "efferocytosis"]
-    for i, node in enumerate(middle):
-        pos[node] = (1.0, 9.6 - i * 9.6 / (len(middle) - 1))
-    for i, node in enumerate(TRANSITIONS):
-        pos[node] = (2.0, 9.6 - i * 9.6 / (len(TRANSITIONS) - 1))
+    columns = {"cell": 0.0, "mediator": 1.0, "channel": 1.0, "transition": 2.0}
+    stacks: dict[float, list[str]] = {}
+    for node, data in g.nodes(data=True):  # registry order: mediators before channels
+        if data["kind"] in columns:
+            stacks.setdefault(columns[data["kind"]], []).append(node)
+    for col, nodes in stacks.items():
+        if col == 1.0:
+            nodes.sort(key=lambda n: g.nodes[n]["kind"] == "channel")
+        for i, node in enumerate(nodes):
+            pos[node] = (col, 9.6 - i * 9.6 / max(len(nodes) - 1, 1))
     return {n: pos[n] for n in g.nodes}
 
 
