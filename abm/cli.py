@@ -324,6 +324,53 @@ def app_command(
     raise typer.Exit(serve(config, port, host))
 
 
+@app.command()
+def hypothesis(
+    spec: Annotated[Path, typer.Argument(help="A hypothesis spec YAML (configs/hypotheses/).")],
+    backend: Annotated[str | None, typer.Option(help="local | dask | serial (default: the spec's).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes or Dask workers.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/hypotheses/<name>).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an existing hypothesis directory.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Test which mechanism carries the MSC effect: blockades / key changes vs the full arm, paired by seed."""
+    from tqdm import tqdm
+
+    from abm.hypothesis import run_hypothesis
+
+    if backend is not None and backend not in ("local", "dask", "serial"):
+        fail(f"--backend {backend!r}: allowed: local, dask, serial")
+    if not spec.is_file():
+        fail(f"{spec}: no such hypothesis spec")
+    bar = tqdm(total=0, unit="replicate", desc=spec.stem, disable=not progress, file=sys.stderr)
+
+    def one(record: dict) -> None:
+        bar.update(1)
+        if record.get("status") == "failed":
+            bar.write(f"run {record['run_id']} failed: {record.get('error')}")
+
+    try:
+        frame = run_hypothesis(spec, out, backend=backend, workers=workers, resume=resume,
+                               progress=one, on_start=lambda n: bar.reset(total=n))
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        bar.close()
+    eff = frame[frame["kind"] != "gain"]
+    typer.echo(eff[["outcome", "contrast", "diff_mean", "ci_low", "ci_high", "p_adj", "frac_removed"]]
+               .to_string(index=False))
+
+
+def _register_analysis_commands() -> None:
+    """Commands whose code lives beside their analysis (imported lazily by Typer at call time)."""
+    from abm.sensitivity.cli import command as sensitivity_command
+
+    app.command("sensitivity")(sensitivity_command)
+
+
+_register_analysis_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

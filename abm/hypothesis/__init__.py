@@ -1,0 +1,11 @@
+"""Hypothesis tests: which mechanism carries the MSC effect (blockades, factorial designs, paired by seed).
+
+``abm hypothesis SPEC`` expands a hypothesis spec (:mod:`abm.hypothesis.spec`) into one scenario per
+replicate (:mod:`abm.hypothesis.design`), runs it through the batch layer, and scores the paired
+differences (:mod:`abm.hypothesis.stats`) into a table, a forest plot, trajectories and plain-language
+lines (:mod:`abm.hypothesis.report`).
+"""
+
+from abm.hypothesis.report import analyse, run_hypothesis
+
+__all__ = ["analyse", "run_hypothesis"]

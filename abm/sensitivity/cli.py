@@ -1,0 +1,63 @@
+"""The ``abm sensitivity SPEC`` command (registered in abm/cli.py with ``app.command("sensitivity")(command)``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from abm.config.load import ConfigError
+
+
+def command(
+    spec: Annotated[Path, typer.Argument(help="A sensitivity spec YAML (configs/sensitivity/).")],
+    backend: Annotated[str | None, typer.Option(help="local | dask | serial (default: the spec's).")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Processes or Dask workers.")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running Dask scheduler.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Output directory (default runs/sensitivity/<name>).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue an existing sensitivity directory.")] = False,
+    shard: Annotated[str | None, typer.Option(help="Run only slice i/n of the runs (job arrays); "
+                                              "analyse afterwards with --resume.")] = None,
+    prepare: Annotated[bool, typer.Option(help="Only create the directory and plan the runs (job arrays).")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Morris screening or Sobol indices of chosen parameters (SALib), run as a batch.
+
+    Writes indices.csv, indices.md, indices.png and convergence.csv (indices with N/2 against N).
+    """
+    from abm.cli import _parse_shard, fail
+    from abm.sensitivity.pipeline import run_sensitivity
+    from abm.sensitivity.spec import load_sensitivity_spec
+
+    if backend is not None and backend not in ("local", "dask", "serial"):
+        fail(f"--backend {backend!r}: allowed: local, dask, serial")
+    if not spec.is_file():
+        fail(f"{spec}: no such sensitivity spec")
+    shard_spec = _parse_shard(shard)
+    from tqdm import tqdm
+    bar = tqdm(total=0, unit="run", desc=spec.stem, disable=not progress, file=sys.stderr)
+
+    def one(record: dict) -> None:
+        bar.update(1)
+        if record.get("status") == "failed":
+            bar.write(f"run {record['run_id']} failed: {record.get('error')}")
+
+    try:
+        parsed, _ = load_sensitivity_spec(spec)
+        result = run_sensitivity(spec, out, backend=backend, workers=workers, scheduler=scheduler, resume=resume,
+                                 shard=shard_spec, prepare_only=prepare, progress=one,
+                                 on_start=lambda n: bar.reset(total=n))
+    except ConfigError as exc:
+        fail(str(exc))
+    finally:
+        bar.close()
+    if prepare:
+        typer.echo(f"sensitivity directory: {result.directory}\n{result.evaluation.pending} runs planned; run slices "
+                   f"with `abm sensitivity {spec} --out {result.directory} --resume --shard i/n`, then once more "
+                   f"with --resume to analyse")
+        return
+    typer.echo("\n".join(result.lines(parsed)))
+    if result.evaluation.failed:
+        raise typer.Exit(1)

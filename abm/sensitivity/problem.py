@@ -1,0 +1,123 @@
+"""From a spec to a SALib problem, its samples and the explicit sweep points they become.
+
+Sample order (SALib 1.6, documented in docs/sensitivity.md):
+
+* Sobol (Saltelli) — base sample i gives one contiguous block of ``2D+2`` rows (``D+2`` without
+  second order): A_i, the D rows A_i with column j from B_i, (second order: the D rows B_i with
+  column j from A_i,) B_i.  The first ``k`` base samples are therefore rows ``[0, k * block)``.
+* Morris — trajectory t is the contiguous block of rows ``[t (D+1), (t+1)(D+1))``.
+
+So a "first half" subset is a prefix of complete blocks; point index = row index everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from abm.config.load import ConfigError, validate_dict
+from abm.config.table import rows
+from abm.sensitivity.functions import FUNCTIONS
+from abm.sensitivity.spec import SensitivitySpec
+
+SECTIONS = ("simulation", "tissue", "patient", "disease", "biology", "arms")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The varied parameters: names as written in the spec, config key paths, bounds, defaults."""
+
+    names: list[str]
+    paths: list[str]
+    bounds: list[tuple[float, float]]
+    defaults: list[Any]
+
+    def salib(self) -> dict[str, Any]:
+        """The SALib problem dictionary."""
+        return {"num_vars": len(self.names), "names": list(self.names), "bounds": [list(b) for b in self.bounds]}
+
+    @property
+    def dim(self) -> int:
+        return len(self.names)
+
+
+def parameter_table(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every leaf parameter of the resolved base scenario by full key path (ranges from the schema)."""
+    scenario = validate_dict(base, origin="sensitivity base")
+    return {r["key"]: r for r in rows(scenario)}
+
+
+def resolve_problem(spec: SensitivitySpec, base: dict[str, Any]) -> Problem:
+    """Key paths and bounds of the spec's parameters; bounds default to the parameter's plausible range."""
+    names, paths, bounds, defaults = [], [], [], []
+    if spec.function is not None:
+        if spec.function not in FUNCTIONS:
+            raise ConfigError(f"function: unknown test function {spec.function!r}; known: {sorted(FUNCTIONS)}")
+        known = FUNCTIONS[spec.function].bounds
+        for p in spec.parameter_list():
+            if p.key not in known:
+                raise ConfigError(f"parameters: {spec.function} has no input {p.key!r}; inputs: {sorted(known)}")
+            names.append(p.key)
+            paths.append(p.key)
+            bounds.append(tuple(p.bounds or known[p.key]))
+            defaults.append(None)
+        return Problem(names, paths, bounds, defaults)
+    table = parameter_table(base)
+    for p in spec.parameter_list():
+        path = p.key if p.key.split(".")[0] in SECTIONS else f"biology.{p.key}"
+        if path not in table:
+            close = difflib.get_close_matches(path, list(table), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else "; see `abm config table`"
+            raise ConfigError(f"parameters: unknown key {p.key!r}{hint}")
+        row = table[path]
+        default = row["default"]
+        if isinstance(default, bool) or not isinstance(default, int | float):
+            raise ConfigError(f"parameters: {p.key} is not numeric (default {default!r}); it cannot be sampled")
+        if p.bounds is None and row["plausible"] is None:
+            raise ConfigError(f"parameters: {p.key} has no plausible range in the parameter table; give bounds, "
+                              f"e.g. {{key: {p.key}, bounds: [low, high]}}")
+        lo, hi = p.bounds or row["plausible"]
+        if not lo < hi:
+            raise ConfigError(f"parameters: {p.key}: low {lo} must be < high {hi}")
+        names.append(p.key)
+        paths.append(path)
+        bounds.append((float(lo), float(hi)))
+        defaults.append(default)
+    return Problem(names, paths, bounds, defaults)
+
+
+def block_size(spec: SensitivitySpec, dim: int) -> int:
+    """Rows per Sobol base sample or per Morris trajectory."""
+    if spec.method == "morris":
+        return dim + 1
+    return 2 * dim + 2 if spec.second_order else dim + 2
+
+
+def sample(spec: SensitivitySpec, problem: Problem) -> np.ndarray:
+    """The SALib sample matrix (rows = sample points), deterministic given the spec's seed."""
+    if spec.method == "sobol":
+        from SALib.sample import sobol
+
+        X = sobol.sample(problem.salib(), spec.n, calc_second_order=spec.second_order, seed=spec.seed)
+    else:
+        from SALib.sample import morris
+
+        X = morris.sample(problem.salib(), spec.n, num_levels=spec.num_levels, seed=spec.seed)
+    assert X.shape[0] == spec.n * block_size(spec, problem.dim)
+    return X
+
+
+def points(problem: Problem, X: np.ndarray) -> list[dict[str, Any]]:
+    """Explicit sweep points (config key path -> value), in sample order (point i = row i)."""
+    out = []
+    for row in X:
+        out.append({path: float(v) for path, v in zip(problem.paths, row, strict=True)})
+    return out
+
+
+def first_blocks(spec: SensitivitySpec, problem: Problem, k: int) -> slice:
+    """Rows of the first ``k`` base samples (Sobol) or trajectories (Morris): complete blocks only."""
+    return slice(0, k * block_size(spec, problem.dim))
