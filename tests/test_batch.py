@@ -125,7 +125,7 @@ def test_spec_not_a_mapping_and_missing_files(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         load_spec(tmp_path / "absent.yaml")
     spec = write_spec(tmp_path / "spec.yaml", base="nowhere.yaml")
-    with pytest.raises(ConfigError, match="nowhere.yaml: no such config file"):
+    with pytest.raises(ConfigError, match="base: no such scenario .*nowhere.yaml"):
         load_spec(spec)
 
 

@@ -7,8 +7,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from abm.config.load import ConfigError, deep_merge, read_yaml
-
 
 class Strict(BaseModel):
     """Unknown keys are errors."""
@@ -103,19 +101,6 @@ class BatchSpec(Strict):
 
 def load_spec(path: str | Path) -> tuple[BatchSpec, dict[str, Any]]:
     """Read and validate a spec; returns it and the base scenario mapping (not yet validated)."""
-    from pydantic import ValidationError
+    from abm.config.load import load_with_base
 
-    from abm.config.load import _format_error, _read_with_extends
-
-    path = Path(path)
-    raw = read_yaml(path)
-    try:
-        spec = BatchSpec.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e) for e in exc.errors(include_url=False)]
-        raise ConfigError(f"{path}: invalid batch spec\n  " + "\n  ".join(lines)) from None
-    base: dict[str, Any] = {}
-    if spec.base:
-        base_path = (path.parent / spec.base).resolve()
-        base = _read_with_extends(base_path, seen=(base_path,))
-    return spec, deep_merge(base, spec.overrides)
+    return load_with_base(path, BatchSpec, "batch")

@@ -117,6 +117,28 @@ def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     return deep_merge(_read_with_extends(base_path, seen + (base_path,)), data)
 
 
+def load_with_base(path: str | Path, model: type, kind: str) -> tuple[Any, dict[str, Any]]:
+    """Read and validate a spec file (batch, hypothesis, sensitivity) with ``model``; returns the spec and
+    its base scenario mapping (``base:`` relative to the spec file, ``extends`` followed) merged with the
+    spec's ``overrides``.  Errors name the file, the key and the value."""
+    from pydantic import ValidationError
+
+    path = Path(path)
+    raw = read_yaml(path)
+    try:
+        spec = model.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_format_error(e) for e in exc.errors(include_url=False)]
+        raise ConfigError(f"{path}: invalid {kind} spec\n  " + "\n  ".join(lines)) from None
+    base: dict[str, Any] = {}
+    if spec.base:
+        base_path = (path.parent / spec.base).resolve()
+        if not base_path.is_file():
+            raise ConfigError(f"{path}: base: no such scenario {base_path}")
+        base = _read_with_extends(base_path, seen=(base_path,))
+    return spec, deep_merge(base, spec.overrides)
+
+
 def to_dict(scenario: Scenario) -> dict[str, Any]:
     """The fully resolved scenario as plain JSON-compatible data."""
     return scenario.model_dump(mode="json")

@@ -24,10 +24,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from abm.batch.spec import Backend
-from abm.config.load import ConfigError, deep_merge, read_yaml
 from abm.config.treatment import Blockades, Treatment
 
 ARM_KEYS = frozenset(Treatment.model_fields)
@@ -186,17 +185,6 @@ def outcome_label(name: str) -> str:
 
 def load_spec(path: str | Path) -> tuple[HypothesisSpec, dict[str, Any]]:
     """Read and validate a spec; returns it and the base scenario mapping (overrides applied)."""
-    from abm.config.load import _format_error, _read_with_extends
+    from abm.config.load import load_with_base
 
-    path = Path(path)
-    raw = read_yaml(path)
-    try:
-        spec = HypothesisSpec.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e) for e in exc.errors(include_url=False)]
-        raise ConfigError(f"{path}: invalid hypothesis spec\n  " + "\n  ".join(lines)) from None
-    base: dict[str, Any] = {}
-    if spec.base:
-        base_path = (path.parent / spec.base).resolve()
-        base = _read_with_extends(base_path, seen=(base_path,))
-    return spec, deep_merge(base, spec.overrides)
+    return load_with_base(path, HypothesisSpec, "hypothesis")

@@ -9,7 +9,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from abm.batch.spec import Backend
-from abm.config.load import ConfigError, deep_merge, read_yaml
 
 ARM_STATS = ("ratio_baseline", "ratio_peak", "ratio_time_to_peak_days", "ratio_auc_vs_baseline")
 DAY_STAT = re.compile(r"^(ratio|treg_pct|th17_pct)_day(\d+(?:\.\d+)?)$")
@@ -132,21 +131,6 @@ class SensitivitySpec(Strict):
 
 def load_sensitivity_spec(path: str | Path) -> tuple[SensitivitySpec, dict[str, Any]]:
     """Read and validate a spec; returns it and the base scenario mapping (merged with overrides)."""
-    from pydantic import ValidationError
+    from abm.config.load import load_with_base
 
-    from abm.config.load import _format_error, _read_with_extends
-
-    path = Path(path)
-    raw = read_yaml(path)
-    try:
-        spec = SensitivitySpec.model_validate(raw)
-    except ValidationError as exc:
-        lines = [_format_error(e) for e in exc.errors(include_url=False)]
-        raise ConfigError(f"{path}: invalid sensitivity spec\n  " + "\n  ".join(lines)) from None
-    base: dict[str, Any] = {}
-    if spec.base:
-        base_path = (path.parent / spec.base).resolve()
-        if not base_path.is_file():
-            raise ConfigError(f"{path}: base: no such scenario {base_path}")
-        base = _read_with_extends(base_path, seen=(base_path,))
-    return spec, deep_merge(base, spec.overrides)
+    return load_with_base(path, SensitivitySpec, "sensitivity")
