@@ -188,17 +188,9 @@ def batch(
         typer.echo(f"batch directory: {out}\n{len(tasks)} runs planned; run slices with "
                    f"`abm batch {spec_path} --out {out} --resume --shard i/n`")
         return
-    from tqdm import tqdm
-    bar = tqdm(total=0, unit="run", desc=spec_path.stem, disable=not progress, file=sys.stderr)
+    from abm.progress import run_bar
 
-    def start(n: int) -> None:
-        bar.reset(total=n)
-
-    def one(record: dict) -> None:
-        bar.update(1)
-        if record.get("status") == "failed":
-            bar.write(f"run {record['run_id']} failed: {record.get('error')}")
-
+    bar, start, one = run_bar(spec_path.stem, "run", progress)
     try:
         result = run_batch(spec_path, out, backend=backend, workers=workers, scheduler=scheduler,
                            resume=resume, shard_spec=shard_spec, progress=one, on_start=start)
@@ -334,24 +326,17 @@ def hypothesis(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Test which mechanism carries the MSC effect: blockades / key changes vs the full arm, paired by seed."""
-    from tqdm import tqdm
-
     from abm.hypothesis import run_hypothesis
+    from abm.progress import run_bar
 
     if backend is not None and backend not in ("local", "dask", "serial"):
         fail(f"--backend {backend!r}: allowed: local, dask, serial")
     if not spec.is_file():
         fail(f"{spec}: no such hypothesis spec")
-    bar = tqdm(total=0, unit="replicate", desc=spec.stem, disable=not progress, file=sys.stderr)
-
-    def one(record: dict) -> None:
-        bar.update(1)
-        if record.get("status") == "failed":
-            bar.write(f"run {record['run_id']} failed: {record.get('error')}")
-
+    bar, start, one = run_bar(spec.stem, "replicate", progress)
     try:
         frame = run_hypothesis(spec, out, backend=backend, workers=workers, resume=resume,
-                               progress=one, on_start=lambda n: bar.reset(total=n))
+                               progress=one, on_start=start)
     except ConfigError as exc:
         fail(str(exc))
     finally:

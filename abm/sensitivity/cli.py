@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -36,19 +35,14 @@ def command(
     if not spec.is_file():
         fail(f"{spec}: no such sensitivity spec")
     shard_spec = _parse_shard(shard)
-    from tqdm import tqdm
-    bar = tqdm(total=0, unit="run", desc=spec.stem, disable=not progress, file=sys.stderr)
+    from abm.progress import run_bar
 
-    def one(record: dict) -> None:
-        bar.update(1)
-        if record.get("status") == "failed":
-            bar.write(f"run {record['run_id']} failed: {record.get('error')}")
-
+    bar, start, one = run_bar(spec.stem, "run", progress)
     try:
         parsed, _ = load_sensitivity_spec(spec)
         result = run_sensitivity(spec, out, backend=backend, workers=workers, scheduler=scheduler, resume=resume,
                                  shard=shard_spec, prepare_only=prepare, progress=one,
-                                 on_start=lambda n: bar.reset(total=n))
+                                 on_start=start)
     except ConfigError as exc:
         fail(str(exc))
     finally:
