@@ -30,9 +30,9 @@ def fail(message: str) -> None:
     raise typer.Exit(2)
 
 
-def _load(config: Path | None, overrides: dict[str, Any] | None = None):
+def _load(config: Path | None, overrides: dict[str, Any] | None = None, overlays: list[Path] | None = None):
     try:
-        return load(config, overrides=overrides)
+        return load(config, overlays=overlays, overrides=overrides)
     except ConfigError as exc:
         fail(str(exc))
 
@@ -52,6 +52,8 @@ def run(
     checkpoint_every: Annotated[float, typer.Option(help="Days between arm checkpoints (0 = none).")] = 30.0,
     report: Annotated[bool, typer.Option(help="Write report.png and summary.md.")] = True,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    overlay: Annotated[list[Path] | None, typer.Option(
+        help="Config overlay merged onto the scenario, e.g. a calibration's overlay.yaml (repeatable).")] = None,
 ) -> None:
     """Run a scenario: a shared burn-in, then every arm, into a new run directory."""
     from abm import checkpoint
@@ -72,7 +74,10 @@ def run(
         if overrides:
             fail("--seed and --days cannot change a run being resumed (the checkpoint fixes them)")
     else:
-        scenario = _load(config or _default_config(), overrides)
+        for path in overlay or []:
+            if not path.is_file():
+                fail(f"--overlay {path}: no such file")
+        scenario = _load(config or _default_config(), overrides, overlay)
     out_dir = out or default_run_dir(scenario)
     if out_dir.exists():
         fail(f"--out {out_dir}: directory exists; a finished run is never rewritten, choose a new path")
@@ -348,9 +353,11 @@ def hypothesis(
 
 def _register_analysis_commands() -> None:
     """Commands whose code lives beside their analysis (imported lazily by Typer at call time)."""
+    from abm.calibrate.cli import command as calibrate_command
     from abm.sensitivity.cli import command as sensitivity_command
 
     app.command("sensitivity")(sensitivity_command)
+    app.command("calibrate")(calibrate_command)
 
 
 _register_analysis_commands()

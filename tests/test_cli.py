@@ -309,3 +309,29 @@ def test_table_rows_have_units_and_sources():
 def test_no_arguments_shows_help(runner):
     res = runner.invoke(app, [])
     assert "run" in res.output and "validate" in res.output and "config" in res.output
+
+
+def test_run_with_a_missing_overlay_exits_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from abm.cli import app
+
+    res = CliRunner().invoke(app, ["run", "--overlay", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 2 and "--overlay" in res.output and not (tmp_path / "r").exists()
+
+
+def test_run_applies_an_overlay(tmp_path):
+    from typer.testing import CliRunner
+
+    from abm.cli import app
+
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("disease: {systemic_il6: 0.33}\n")
+    config = tmp_path / "tiny.yaml"
+    config.write_text("tissue: {width_voxels: 12, height_voxels: 12}\nsimulation: {days: 2, burn_in_days: 2}\n")
+    out = tmp_path / "r"
+    res = CliRunner().invoke(app, ["run", str(config), "--overlay", str(overlay), "--out", str(out),
+                                   "--no-progress", "--no-report"])
+    assert res.exit_code == 0, res.output
+    import json
+    assert json.loads((out / "manifest.json").read_text())["config"]["disease"]["systemic_il6"] == 0.33

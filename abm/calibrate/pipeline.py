@@ -1,0 +1,235 @@
+"""ABC-SMC runs (pyABC) and their outputs: posterior.csv, marginals.png, overlay.yaml, report.md."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from abm.calibrate.model import (
+    FindingDistance,
+    Model,
+    Prior,
+    load_for_spec,
+    measure,
+    nested,
+    resolve_priors,
+    scenario_for,
+    simulate,
+    statistics,
+)
+from abm.calibrate.spec import CalibrationSpec, load_calibration_spec
+from abm.config.load import ConfigError
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration wrote."""
+
+    directory: Path
+    posterior: pd.DataFrame  # key paths + weight
+    summary: pd.DataFrame  # per parameter: prior, median, 5 %, 95 %
+    predictive: pd.DataFrame | None
+    failing: list[str]
+    wall_seconds: float
+
+
+def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Quantile of weighted samples (interpolated on the cumulative weight at sample midpoints)."""
+    order = np.argsort(x)
+    x, w = np.asarray(x, float)[order], np.asarray(w, float)[order]
+    cw = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(q, cw, x))
+
+
+def _sampler(spec: CalibrationSpec, workers: int | None, scheduler: str | None) -> Any:
+    import pyabc
+
+    kind = spec.sampler.kind
+    n = workers or spec.sampler.workers
+    if kind == "single":
+        return pyabc.sampler.SingleCoreSampler()
+    if kind == "multicore":
+        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n) if n else \
+            pyabc.sampler.MulticoreEvalParallelSampler()
+    from dask.distributed import Client, LocalCluster
+
+    address = scheduler or spec.sampler.scheduler
+    client = Client(address) if address else Client(LocalCluster(n_workers=n, threads_per_worker=1))
+    return pyabc.sampler.DaskDistributedSampler(dask_client=client)
+
+
+def run_calibration(spec_path: str | Path, out: str | Path | None = None, workers: int | None = None,
+                    scheduler: str | None = None, resume: bool = False) -> CalibrationResult:
+    """Run (or, with ``resume``, continue) the ABC-SMC calibration of a spec and write its outputs."""
+    import pyabc
+
+    t0 = time.perf_counter()
+    spec_path = Path(spec_path)
+    spec, base = load_calibration_spec(spec_path)
+    out = Path(out) if out else Path("runs") / "calibration" / spec.name
+    db_file = out / "abc.db"
+    if db_file.exists() and not resume:
+        raise ConfigError(f"{out}: a calibration is already there; use --resume to continue it or choose --out")
+    out.mkdir(parents=True, exist_ok=True)
+    priors = resolve_priors(spec, base)
+    findings, scenario, every = load_for_spec(spec, spec_path.parent, base)
+    stats, skipped = statistics(findings, scenario)
+    if not stats:
+        raise ConfigError("data.findings: none of the findings gives a summary statistic on this scenario: "
+                          + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    model = Model(base, priors, stats, spec.replicates)
+    prior = pyabc.Distribution(**{p.name: p.rv() for p in priors})
+    np.random.seed(spec.seed)
+    truth = None
+    if spec.data.synthetic is not None:
+        from abm.calibrate.model import full_path
+
+        truth = {full_path(k): float(v) for k, v in spec.data.synthetic.items()}
+        observed = measure(stats, simulate(scenario_for(base, truth, priors, spec.seed)))
+        distance: Any = pyabc.AdaptivePNormDistance(p=2)
+    else:
+        observed = {s.key: 0.0 for s in stats}  # targets live in the distance
+        distance = FindingDistance(stats, scenario.disease.preset)
+    abc = pyabc.ABCSMC(model, prior, distance, population_size=spec.population_size,
+                       sampler=_sampler(spec, workers, scheduler))
+    db = f"sqlite:///{db_file.resolve()}"
+    if resume and db_file.exists():
+        history = abc.load(db, 1)
+        done = history.max_t + 1
+    else:
+        history = abc.new(db, observed)
+        done = 0
+    remaining = spec.generations - done
+    if remaining > 0:
+        kw: dict[str, Any] = {"minimum_epsilon": spec.min_epsilon, "max_nr_populations": remaining}
+        if spec.max_simulations:
+            kw["max_total_nr_simulations"] = spec.max_simulations
+        history = abc.run(**kw)
+    frame, w = history.get_distribution(m=0, t=history.max_t)
+    posterior = pd.DataFrame({p.path: frame[p.name].to_numpy(float) for p in priors})
+    posterior["weight"] = np.asarray(w, float)
+    posterior.to_csv(out / "posterior.csv", index=False)
+    summary = summarise(priors, posterior, truth)
+    medians = {r["key"]: (int(round(r["median"])) if r["integer"] else float(r["median"]))
+               for r in summary.to_dict("records")}
+    (out / "overlay.yaml").write_text(
+        f"# posterior medians of calibration {spec.name!r} (abm calibrate {spec_path}); use as\n"
+        f"# `abm run SCENARIO --overlay overlay.yaml` / `abm.config.load(path, overlays=[...])`\n"
+        + yaml.safe_dump(nested(medians), sort_keys=False), encoding="utf-8")
+    plot_marginals(priors, posterior, truth, out / "marginals.png")
+    predictive, failing = predictive_check(spec, base, priors, posterior, findings, every)
+    if predictive is not None:
+        predictive.to_csv(out / "predictive.csv", index=False)
+    pops = history.get_all_populations()
+    wall = time.perf_counter() - t0
+    write_report(out, spec, summary, skipped, stats, pops, predictive, failing, wall, truth)
+    (out / "calibration.json").write_text(json.dumps({
+        "spec": spec.model_dump(mode="json"), "wall_seconds": round(wall, 2), "generations": int(history.max_t + 1),
+        "total_simulations": int(history.total_nr_simulations), "failing": failing}, indent=2))
+    return CalibrationResult(out, posterior, summary, predictive, failing, wall)
+
+
+def summarise(priors: list[Prior], posterior: pd.DataFrame, truth: dict[str, float] | None) -> pd.DataFrame:
+    """Per parameter: prior, prior median, posterior median and 90 % credible interval (and truth)."""
+    rows = []
+    w = posterior["weight"].to_numpy(float)
+    for p in priors:
+        x = posterior[p.path].to_numpy(float)
+        rows.append({"key": p.path, "prior": f"{p.shape} [{p.low:g}, {p.high:g}]", "default": p.default,
+                     "prior_median": p.median, "median": weighted_quantile(x, w, 0.5),
+                     "q05": weighted_quantile(x, w, 0.05), "q95": weighted_quantile(x, w, 0.95),
+                     "truth": (truth or {}).get(p.path, math.nan), "integer": p.integer})
+    return pd.DataFrame(rows)
+
+
+def plot_marginals(priors: list[Prior], posterior: pd.DataFrame, truth: dict[str, float] | None,
+                   path: Path) -> None:
+    """One weighted histogram per parameter over its prior range (truth as a line when known)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(priors), figsize=(4 * len(priors), 3), squeeze=False)
+    for ax, p in zip(axes[0], priors, strict=True):
+        bins = np.geomspace(p.low, p.high, 25) if p.shape == "log_uniform" else np.linspace(p.low, p.high, 25)
+        ax.hist(posterior[p.path], bins=bins, weights=posterior["weight"], density=True, color="#4a7fb5")
+        if p.shape == "log_uniform":
+            ax.set_xscale("log")
+        if truth and p.path in truth:
+            ax.axvline(truth[p.path], color="k", ls="--", label="truth")
+            ax.legend()
+        ax.axvline(p.default, color="#c44", ls=":", label="default")
+        ax.set_xlabel(p.path)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def predictive_check(spec: CalibrationSpec, base: dict[str, Any], priors: list[Prior], posterior: pd.DataFrame,
+                     findings: list[Any], every: list[Any]) -> tuple[pd.DataFrame | None, list[str]]:
+    """Rerun ``predictive_draws`` posterior draws (one seed each) and score every finding of the spec and
+    the base scenario with the ``abm compare`` rules; replicates = draws (parameter + run noise)."""
+    if spec.predictive_draws < 1:
+        return None, []
+    from abm.trials.compare import FAILS, Source, score
+    rng = np.random.default_rng(spec.seed + 1)
+    w = posterior["weight"].to_numpy(float)
+    idx = rng.choice(len(posterior), size=spec.predictive_draws, p=w / w.sum())
+    frames, scenario = [], None
+    for j, i in enumerate(idx):
+        values = {p.path: float(posterior[p.path].iloc[i]) for p in priors}
+        scenario = scenario_for(base, values, priors, seed=int(rng.integers(0, 2**31 - 1)))
+        frames.append(simulate(scenario, run_id=f"draw{j}"))
+    ids = list(dict.fromkeys([f.finding_id for f in findings] + list(scenario.findings)))
+    scenario = scenario.model_copy(update={"findings": ids})
+    all_findings = [f for f in every if f.finding_id in ids]
+    table = score([Source("posterior", scenario, pd.concat(frames, ignore_index=True))], all_findings)
+    table = table[table["finding_id"].isin(ids)]
+    failing = sorted(set(table.loc[table["verdict"] == FAILS, "finding_id"]))
+    return table, failing
+
+
+def write_report(out: Path, spec: CalibrationSpec, summary: pd.DataFrame, skipped: dict[str, str], stats: list,
+                 pops: pd.DataFrame, predictive: pd.DataFrame | None, failing: list[str], wall: float,
+                 truth: dict[str, float] | None) -> None:
+    """``report.md``: posterior summaries, generations, statistics used and skipped, predictive verdicts."""
+    from abm.trials.compare import markdown_table
+
+    lines = [f"# Calibration {spec.name}", "",
+             f"ABC-SMC (pyABC), population {spec.population_size}, {len(pops) - 1} generation(s) after the "
+             f"calibration run, sampler {spec.sampler.kind}, {wall:.0f} s. Data: "
+             + ("synthetic (model output at " + ", ".join(f"{k} = {v:g}" for k, v in truth.items()) + ")"
+                if truth else "reported findings") + ".", "", "## Posterior", "",
+             markdown_table(summary.drop(columns=["integer"]) if truth else
+                            summary.drop(columns=["integer", "truth"]),
+                            [c for c in summary.columns if c != "integer" and (truth or c != "truth")]),
+             "", "Median and q05/q95 are weighted posterior quantiles (90 % credible interval). The medians are "
+             "in `overlay.yaml`.", "", "## Generations", "",
+             markdown_table(pops, list(pops.columns)), "", "## Summary statistics", ""]
+    for s in stats:
+        what = (f"% change of arm {s.arm} from {s.comparator or 'own day 0'} over {s.finding.window.label()}, "
+                f"hinge on '{s.finding.kind}'" if s.direction else
+                f"level over {s.finding.window.label()} in arm {s.arm}")
+        lines.append(f"- `{s.key}`: {what}")
+    lines += [f"- `{k}` not used: {v}" for k, v in skipped.items()]
+    lines += ["", "## Posterior-predictive check", ""]
+    if predictive is None:
+        lines.append("Not run (predictive_draws: 0).")
+    else:
+        lines += [f"{spec.predictive_draws} posterior draws, one seed each, scored with the `abm compare` rules "
+                  "(replicates = draws).", "",
+                  markdown_table(predictive, ["finding_id", "model_column", "timepoint", "arm", "control",
+                                              "n_replicates", "effect_mean", "ci_low", "ci_high", "reported",
+                                              "verdict"]), "",
+                  ("**Findings the posterior still fails:** " + ", ".join(failing)) if failing else
+                  "No finding fails under the posterior."]
+    (out / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
