@@ -18,7 +18,6 @@ model's own statistics and pyABC's adaptive p-norm distance is used instead.
 from __future__ import annotations
 
 import copy
-import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -28,8 +27,8 @@ import pandas as pd
 
 from abm.config import Scenario
 from abm.config.load import ConfigError, deep_merge, validate_dict
+from abm.config.table import SECTIONS, parameter_table, varied_parameter
 from abm.run import branch, burn_in, run_arm
-from abm.sensitivity.problem import SECTIONS, parameter_table
 from abm.trials.compare import DIRECTIONS, SMALL_CHANGE_PCT, _arms, day0_value, window_mean, with_derived
 from abm.trials.findings import Finding, by_id, load_findings
 
@@ -68,18 +67,7 @@ def resolve_priors(spec: Any, base: dict[str, Any]) -> list[Prior]:
     table = parameter_table(base)
     out = []
     for i, p in enumerate(spec.parameter_list()):
-        path = full_path(p.key)
-        if path not in table:
-            close = difflib.get_close_matches(path, list(table), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see `abm config table`"
-            raise ConfigError(f"parameters: unknown key {p.key!r}{hint}")
-        row = table[path]
-        default = row["default"]
-        if isinstance(default, bool) or not isinstance(default, int | float):
-            raise ConfigError(f"parameters: {p.key} is not numeric (default {default!r})")
-        if p.bounds is None and row["plausible"] is None:
-            raise ConfigError(f"parameters: {p.key} has no plausible range; give bounds: [low, high]")
-        lo, hi = (float(x) for x in (p.bounds or row["plausible"]))
+        path, default, lo, hi = varied_parameter(table, p.key, p.bounds)
         if p.prior == "log_uniform" and lo <= 0:
             raise ConfigError(f"parameters: {p.key}: a log-uniform prior needs low > 0 (got {lo})")
         out.append(Prior(f"p{i}", path, lo, hi, p.prior, default, isinstance(default, int)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -57,3 +58,44 @@ def markdown(scenario: Scenario | None = None) -> str:
             out.append(f"| {name} | `{key}` | {value} | {sources.get(key, '')} |")
     out.append("")
     return "\n".join(out)
+
+
+SECTIONS = ("simulation", "tissue", "patient", "disease", "biology", "arms")
+"""Top-level sections; a key path starting elsewhere is read as a ``biology`` key."""
+
+
+def parameter_table(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every leaf parameter of the resolved base scenario by full key path (ranges from the schema)."""
+    from abm.config.load import validate_dict
+
+    scenario = validate_dict(base, origin="base scenario")
+    return {r["key"]: r for r in rows(scenario)}
+
+
+def varied_parameter(table: dict[str, dict[str, Any]], key: str,
+                     bounds: tuple[float, float] | list[float] | None) -> tuple[str, Any, float, float]:
+    """A parameter to vary (sensitivity samples, calibration priors): its full path, default and bounds.
+
+    Bounds default to the parameter table's plausible range.  Raises ConfigError for an unknown key
+    (with close matches), a non-numeric parameter, a missing range or empty bounds.
+    """
+    import difflib
+
+    from abm.config.load import ConfigError
+
+    path = key if key.split(".")[0] in SECTIONS else f"biology.{key}"
+    if path not in table:
+        close = difflib.get_close_matches(path, list(table), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; see `abm config table`"
+        raise ConfigError(f"parameters: unknown key {key!r}{hint}")
+    row = table[path]
+    default = row["default"]
+    if isinstance(default, bool) or not isinstance(default, int | float):
+        raise ConfigError(f"parameters: {key} is not numeric (default {default!r}); it cannot be varied")
+    if bounds is None and row["plausible"] is None:
+        raise ConfigError(f"parameters: {key} has no plausible range in the parameter table; give bounds, "
+                          f"e.g. {{key: {key}, bounds: [low, high]}}")
+    lo, hi = (float(x) for x in (bounds or row["plausible"]))
+    if not lo < hi:
+        raise ConfigError(f"parameters: {key}: low {lo} must be < high {hi}")
+    return path, default, lo, hi

@@ -106,32 +106,31 @@ def paired(diffs: np.ndarray, confidence: float = CONFIDENCE, n_boot: int = N_BO
     return Paired(n, mean, sd, t_lo, t_hi, b_lo, b_hi, paired_p(x), effect_size(x), effect_size(x, hedges=True))
 
 
+def _ranked(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The p-values as floats and the indices of the finite ones in ascending order (NaN not counted)."""
+    p = np.asarray(p, dtype=float)
+    ok = np.flatnonzero(np.isfinite(p))
+    return p, ok[np.argsort(p[ok], kind="stable")]
+
+
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values (NaN entries stay NaN and are not counted)."""
-    p = np.asarray(p, dtype=float)
+    p, order = _ranked(p)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out[order] = np.minimum(adj, 1.0)
+    m = order.size
+    if m:
+        out[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
     return out
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg (false discovery rate) adjusted p-values (NaN entries stay NaN)."""
-    p = np.asarray(p, dtype=float)
+    p, order = _ranked(p)
     out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m == 0:
-        return out
-    order = ok[np.argsort(p[ok], kind="stable")]
-    raw = p[order] * m / np.arange(1, m + 1)
-    adj = np.minimum.accumulate(raw[::-1])[::-1]
-    out[order] = np.minimum(adj, 1.0)
+    m = order.size
+    if m:
+        raw = p[order] * m / np.arange(1, m + 1)
+        out[order] = np.minimum(np.minimum.accumulate(raw[::-1])[::-1], 1.0)
     return out
 
 

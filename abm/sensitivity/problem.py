@@ -12,18 +12,15 @@ So a "first half" subset is a prefix of complete blocks; point index = row index
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from abm.config.load import ConfigError, validate_dict
-from abm.config.table import rows
+from abm.config.load import ConfigError
+from abm.config.table import SECTIONS, parameter_table, varied_parameter  # noqa: F401  (re-exported)
 from abm.sensitivity.functions import FUNCTIONS
 from abm.sensitivity.spec import SensitivitySpec
-
-SECTIONS = ("simulation", "tissue", "patient", "disease", "biology", "arms")
 
 
 @dataclass(frozen=True)
@@ -44,12 +41,6 @@ class Problem:
         return len(self.names)
 
 
-def parameter_table(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every leaf parameter of the resolved base scenario by full key path (ranges from the schema)."""
-    scenario = validate_dict(base, origin="sensitivity base")
-    return {r["key"]: r for r in rows(scenario)}
-
-
 def resolve_problem(spec: SensitivitySpec, base: dict[str, Any]) -> Problem:
     """Key paths and bounds of the spec's parameters; bounds default to the parameter's plausible range."""
     names, paths, bounds, defaults = [], [], [], []
@@ -67,24 +58,10 @@ def resolve_problem(spec: SensitivitySpec, base: dict[str, Any]) -> Problem:
         return Problem(names, paths, bounds, defaults)
     table = parameter_table(base)
     for p in spec.parameter_list():
-        path = p.key if p.key.split(".")[0] in SECTIONS else f"biology.{p.key}"
-        if path not in table:
-            close = difflib.get_close_matches(path, list(table), n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else "; see `abm config table`"
-            raise ConfigError(f"parameters: unknown key {p.key!r}{hint}")
-        row = table[path]
-        default = row["default"]
-        if isinstance(default, bool) or not isinstance(default, int | float):
-            raise ConfigError(f"parameters: {p.key} is not numeric (default {default!r}); it cannot be sampled")
-        if p.bounds is None and row["plausible"] is None:
-            raise ConfigError(f"parameters: {p.key} has no plausible range in the parameter table; give bounds, "
-                              f"e.g. {{key: {p.key}, bounds: [low, high]}}")
-        lo, hi = p.bounds or row["plausible"]
-        if not lo < hi:
-            raise ConfigError(f"parameters: {p.key}: low {lo} must be < high {hi}")
+        path, default, lo, hi = varied_parameter(table, p.key, p.bounds)
         names.append(p.key)
         paths.append(path)
-        bounds.append((float(lo), float(hi)))
+        bounds.append((lo, hi))
         defaults.append(default)
     return Problem(names, paths, bounds, defaults)
 
