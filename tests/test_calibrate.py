@@ -10,7 +10,7 @@ pytest.importorskip("pyabc")
 
 from abm.calibrate.model import direction_cost  # noqa: E402
 from abm.calibrate.pipeline import run_calibration  # noqa: E402
-from abm.config.load import load  # noqa: E402
+from abm.config.load import ConfigError, load  # noqa: E402
 
 TRUTH = 0.4  # disease.systemic_il6; prior uniform [0, 2] (plausible range), prior median 1.0
 
@@ -44,3 +44,51 @@ def test_recovers_systemic_il6(tmp_path):
     scenario = load(None, overlays=[res.directory / "overlay.yaml"])
     assert scenario.disease.systemic_il6 == pytest.approx(row["median"])
     assert "BASE-SLE-TH17" in (res.directory / "report.md").read_text()
+
+
+def _tiny_spec(tmp_path, name: str, **over) -> object:
+    spec = {
+        "name": name,
+        "overrides": {"disease": {"preset": "sle"}, "tissue": {"width_voxels": 12, "height_voxels": 12},
+                      "simulation": {"burn_in_days": 1, "days": 1},
+                      "arms": {"untreated": {"control": "untreated"}}},
+        "parameters": ["disease.systemic_il6"],
+        "data": {"findings": ["BASE-SLE-TH17"], "synthetic": {"disease.systemic_il6": TRUTH}},
+        "population_size": 8, "generations": 2, "sampler": {"kind": "single"}, "seed": 11, "predictive_draws": 0,
+    }
+    spec.update(over)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def _all_generations(directory) -> pd.DataFrame:
+    return pd.read_csv(directory / "posterior_all_generations.csv")
+
+
+@pytest.mark.slow
+def test_same_seed_same_posterior_on_every_sampler(tmp_path):
+    """Single core, a process pool and a Dask LocalCluster give identical particles and weights."""
+    single = run_calibration(_tiny_spec(tmp_path, "single"), tmp_path / "single")
+    multi = run_calibration(_tiny_spec(tmp_path, "multi", sampler={"kind": "multicore", "workers": 2}),
+                            tmp_path / "multi")
+    dask = run_calibration(_tiny_spec(tmp_path, "dask", sampler={"kind": "dask", "workers": 2}), tmp_path / "dask")
+    reference = _all_generations(single.directory)
+    assert sorted(reference["generation"].unique()) == [0, 1]
+    pd.testing.assert_frame_equal(_all_generations(multi.directory), reference)
+    pd.testing.assert_frame_equal(_all_generations(dask.directory), reference)
+    other_seed = run_calibration(_tiny_spec(tmp_path, "other", seed=12), tmp_path / "other")
+    assert not _all_generations(other_seed.directory).equals(reference)
+
+
+def test_resume_continues_to_the_same_posterior(tmp_path):
+    """Stopping after one generation and resuming to two equals running two generations at once."""
+    straight = run_calibration(_tiny_spec(tmp_path, "straight"), tmp_path / "straight")
+    out = tmp_path / "resumed"
+    run_calibration(_tiny_spec(tmp_path, "first", generations=1), out)
+    with pytest.raises(ConfigError, match="--resume"):
+        run_calibration(_tiny_spec(tmp_path, "again"), out)
+    resumed = run_calibration(_tiny_spec(tmp_path, "rest"), out, resume=True)
+    pd.testing.assert_frame_equal(_all_generations(resumed.directory), _all_generations(straight.directory))
+    post = pd.read_csv(resumed.directory / "posterior.csv")
+    assert len(post) == 8 and post["weight"].sum() == pytest.approx(1.0)

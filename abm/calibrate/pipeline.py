@@ -25,6 +25,7 @@ from abm.calibrate.model import (
     simulate,
     statistics,
 )
+from abm.calibrate.sampler import make_sampler
 from abm.calibrate.spec import CalibrationSpec, load_calibration_spec
 from abm.config.load import ConfigError
 
@@ -47,23 +48,6 @@ def weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
     x, w = np.asarray(x, float)[order], np.asarray(w, float)[order]
     cw = (np.cumsum(w) - 0.5 * w) / w.sum()
     return float(np.interp(q, cw, x))
-
-
-def _sampler(spec: CalibrationSpec, workers: int | None, scheduler: str | None) -> Any:
-    import pyabc
-
-    kind = spec.sampler.kind
-    n = workers or spec.sampler.workers
-    if kind == "single":
-        return pyabc.sampler.SingleCoreSampler()
-    if kind == "multicore":
-        return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=n) if n else \
-            pyabc.sampler.MulticoreEvalParallelSampler()
-    from dask.distributed import Client, LocalCluster
-
-    address = scheduler or spec.sampler.scheduler
-    client = Client(address) if address else Client(LocalCluster(n_workers=n, threads_per_worker=1))
-    return pyabc.sampler.DaskDistributedSampler(dask_client=client)
 
 
 def run_calibration(spec_path: str | Path, out: str | Path | None = None, workers: int | None = None,
@@ -98,24 +82,29 @@ def run_calibration(spec_path: str | Path, out: str | Path | None = None, worker
     else:
         observed = {s.key: 0.0 for s in stats}  # targets live in the distance
         distance = FindingDistance(stats, scenario.disease.preset)
-    abc = pyabc.ABCSMC(model, prior, distance, population_size=spec.population_size,
-                       sampler=_sampler(spec, workers, scheduler))
-    db = f"sqlite:///{db_file.resolve()}"
-    if resume and db_file.exists():
-        history = abc.load(db, 1)
-        done = history.max_t + 1
-    else:
-        history = abc.new(db, observed)
-        done = 0
-    remaining = spec.generations - done
-    if remaining > 0:
-        kw: dict[str, Any] = {"minimum_epsilon": spec.min_epsilon, "max_nr_populations": remaining}
-        if spec.max_simulations:
-            kw["max_total_nr_simulations"] = spec.max_simulations
-        history = abc.run(**kw)
-    frame, w = history.get_distribution(m=0, t=history.max_t)
-    posterior = pd.DataFrame({p.path: frame[p.name].to_numpy(float) for p in priors})
-    posterior["weight"] = np.asarray(w, float)
+    sampler = make_sampler(spec.sampler.kind, spec.seed, workers or spec.sampler.workers,
+                           scheduler or spec.sampler.scheduler, spec.sampler.jobqueue)
+    try:
+        abc = pyabc.ABCSMC(model, prior, distance, population_size=spec.population_size, sampler=sampler)
+        db = f"sqlite:///{db_file.resolve()}"
+        if resume and db_file.exists():
+            history = abc.load(db, 1)
+            done = history.max_t + 1
+        else:
+            history = abc.new(db, observed)
+            done = 0
+        remaining = spec.generations - done
+        if remaining > 0:
+            kw: dict[str, Any] = {"minimum_epsilon": spec.min_epsilon, "max_nr_populations": remaining}
+            if spec.max_simulations:
+                kw["max_total_nr_simulations"] = spec.max_simulations
+            history = abc.run(**kw)
+    finally:
+        sampler.stop()
+    generations = all_generations(history, priors)
+    generations.to_csv(out / "posterior_all_generations.csv", index=False)
+    posterior = generations[generations["generation"] == history.max_t].drop(columns="generation")
+    posterior = posterior.reset_index(drop=True)
     posterior.to_csv(out / "posterior.csv", index=False)
     summary = summarise(priors, posterior, truth)
     medians = {r["key"]: (int(round(r["median"])) if r["integer"] else float(r["median"]))
@@ -135,6 +124,18 @@ def run_calibration(spec_path: str | Path, out: str | Path | None = None, worker
         "spec": spec.model_dump(mode="json"), "wall_seconds": round(wall, 2), "generations": int(history.max_t + 1),
         "total_simulations": int(history.total_nr_simulations), "failing": failing}, indent=2))
     return CalibrationResult(out, posterior, summary, predictive, failing, wall)
+
+
+def all_generations(history: Any, priors: list[Prior]) -> pd.DataFrame:
+    """Every generation's weighted particles: ``generation``, one column per key path, ``weight``."""
+    frames = []
+    for t in range(history.max_t + 1):
+        frame, w = history.get_distribution(m=0, t=t)
+        part = pd.DataFrame({p.path: frame[p.name].to_numpy(float) for p in priors})
+        part.insert(0, "generation", t)
+        part["weight"] = np.asarray(w, float)
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True)
 
 
 def summarise(priors: list[Prior], posterior: pd.DataFrame, truth: dict[str, float] | None) -> pd.DataFrame:

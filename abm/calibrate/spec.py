@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from abm.batch.spec import JobQueue
 from abm.config.load import load_with_base
 
 
@@ -43,11 +44,13 @@ class Data(Strict):
 
 
 class Sampler(Strict):
-    """How pyABC evaluates the model."""
+    """How pyABC evaluates the model (every kind gives the same posterior for the same seed)."""
 
     kind: Literal["single", "multicore", "dask"] = "multicore"
     workers: int | None = Field(None, ge=1, description="processes / Dask workers (default: all cores)")
     scheduler: str | None = Field(None, description="address of a running Dask scheduler (kind: dask)")
+    jobqueue: JobQueue | None = Field(None, description="SLURM/PBS cluster via dask-jobqueue (kind: dask), "
+                                      "as in batch specs")
 
 
 class CalibrationSpec(Strict):
@@ -65,7 +68,7 @@ class CalibrationSpec(Strict):
     max_simulations: int | None = Field(None, ge=1, description="stop after this many model runs in total")
     replicates: int = Field(1, ge=1, le=100, description="model runs (seeds) averaged per parameter draw")
     sampler: Sampler = Field(default_factory=Sampler)
-    seed: int = Field(0, ge=0, description="seed of the ABC sampler (single-core runs are reproducible)")
+    seed: int = Field(0, ge=0, description="seed of the ABC sampler: same seed, same posterior on any sampler")
     predictive_draws: int = Field(8, ge=0, le=1000, description="posterior draws rerun for the predictive check")
 
     def parameter_list(self) -> list[Parameter]:
