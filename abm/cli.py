@@ -219,8 +219,12 @@ def trials(
     backend: Annotated[str, typer.Option(help="local | dask | serial.")] = "local",
     workers: Annotated[int | None, typer.Option(min=1, help="Processes or Dask workers.")] = None,
     findings: Annotated[Path | None, typer.Option(help="Findings table (default: the shipped one).")] = None,
+    overlay: Annotated[list[Path] | None, typer.Option(
+        help="Config overlay merged onto every trial scenario, e.g. a calibration's overlay.yaml "
+             "(repeatable).")] = None,
 ) -> None:
     """Run every trial scenario (configs/trials/) as a batch and compare with the reported findings."""
+    from abm.config.load import deep_merge, read_yaml
     from abm.trials.run import run_trials
 
     if backend not in ("local", "dask", "serial"):
@@ -229,9 +233,20 @@ def trials(
         fail(f"--findings {findings}: no such file")
     if days is not None and not (days > 0 and math.isfinite(days)):
         fail(f"--days must be a finite number > 0, got {days}")
+    overrides: dict[str, Any] = {}
+    for path in overlay or []:
+        if not path.is_file():
+            fail(f"--overlay {path}: no such file")
+        try:
+            overrides = deep_merge(overrides, read_yaml(path))
+        except ConfigError as exc:
+            fail(str(exc))
+    if "disease" in overrides:
+        typer.echo("note: the overlay's disease.* keys apply to every trial scenario (healthy and RA baselines "
+                   "included); calibrate biology.* keys for trial-wide use", err=True)
     try:
         table = run_trials(out, replicates=replicates, backend=backend, workers=workers, days=days,
-                           findings_path=findings, log=typer.echo)
+                           overrides=overrides or None, findings_path=findings, log=typer.echo)
     except ConfigError as exc:
         fail(str(exc))
     counts = table["verdict"].value_counts().to_dict()

@@ -96,6 +96,12 @@ def test_validate_missing_file_exits_2(runner, tmp_path):
     assert res.exit_code == 2 and "no such config file" in res.stderr
 
 
+def test_trials_missing_overlay_exits_2(runner, tmp_path):
+    res = runner.invoke(app, ["trials", "--out", str(tmp_path / "t"), "--overlay", str(tmp_path / "none.yaml")])
+    assert res.exit_code == 2 and "--overlay" in res.stderr and "none.yaml" in res.stderr
+    assert not (tmp_path / "t").exists()
+
+
 # --------------------------------------------------------------------------- run: refused input
 def test_run_bad_config_exits_2_and_creates_nothing(runner, tmp_path, bad_cfg):
     out = tmp_path / "out"

@@ -24,7 +24,7 @@ from abm.trials.findings import (
     parse_interval,
     parse_timepoint,
 )
-from abm.trials.run import BATCHES_DIR, TRIALS_DIR, run_trials
+from abm.trials.run import BATCHES_DIR, TRIALS_DIR, derived_spec, run_trials
 
 REAL = DEFAULT_FINDINGS
 needs_real = pytest.mark.skipif(not REAL.is_file(), reason=f"shared findings file {REAL} not present")
@@ -288,6 +288,19 @@ def test_every_mapped_finding_is_named():
     named = {i for p in SCENARIOS for i in load(p).findings}
     ids = {f.finding_id for f in load_findings(REAL)}
     assert ids - named <= {"LIANG10-SLEDAI"}  # dose not read; a clinical score in any case
+
+
+def test_derived_spec_carries_an_overlay_into_every_run(tmp_path):
+    """A calibration overlay given to `abm trials` reaches the scenario of each run of the derived batch."""
+    from abm.batch.plan import expand
+    from abm.batch.spec import load_spec
+
+    overlay = {"biology": {"lung": {"regulatory_half_life_days": 91.0}}}
+    path = derived_spec(BATCHES_DIR / "sle_ucmsc_single.yaml", tmp_path / "s.yaml", replicates=2, overrides=overlay)
+    spec, base = load_spec(path)
+    runs = [task.scenario() for task in expand(spec, base)]
+    assert len(runs) == 2
+    assert all(r.biology.lung.regulatory_half_life_days == 91.0 for r in runs)
 
 
 # --------------------------------------------------------------------------------------------------
