@@ -21,7 +21,7 @@ pytest.importorskip("SALib")
 from abm.config import ConfigError, Scenario  # noqa: E402
 from abm.config.table import rows  # noqa: E402
 from abm.sensitivity import ishigami_indices, load_sensitivity_spec, resolve_problem, run_sensitivity  # noqa: E402
-from abm.sensitivity.problem import first_blocks, sample  # noqa: E402
+from abm.sensitivity.problem import first_blocks, points, sample  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"tissue": {"width_voxels": 16, "height_voxels": 16}, "simulation": {"burn_in_days": 2, "days": 4}}
@@ -99,6 +99,18 @@ def test_bounds_default_to_the_parameter_table(tmp_path):
     assert problem.bounds[1] == (6.0, 12.0)
     assert problem.defaults[0] == table["lung.regulatory_half_life_days"]["default"]
     assert problem.bounds[2] == (20.0, 90.0)
+
+
+def test_integer_parameters_are_sampled_as_whole_numbers(tmp_path):
+    """A grid side varied over [10, 20] becomes whole numbers covering the range; floats stay floats."""
+    spec, base = load_sensitivity_spec(write(
+        tmp_path / "s.yaml", method="sobol", n=8, outputs=[{"stat": "ratio_day30", "arm": "msc"}],
+        parameters=[{"key": "tissue.width_voxels", "bounds": [10, 20]}, "lung.regulatory_half_life_days"]))
+    problem = resolve_problem(spec, base)
+    pts = points(problem, sample(spec, problem))
+    sides = [p["tissue.width_voxels"] for p in pts]
+    assert all(type(v) is int for v in sides) and min(sides) >= 10 and max(sides) <= 20 and len(set(sides)) > 3
+    assert all(type(p["biology.lung.regulatory_half_life_days"]) is float for p in pts)
 
 
 def test_missing_range_and_bad_specs_are_clear_errors(tmp_path):

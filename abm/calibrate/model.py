@@ -27,7 +27,7 @@ import pandas as pd
 
 from abm.config import Scenario
 from abm.config.load import ConfigError, deep_merge, validate_dict
-from abm.config.table import SECTIONS, parameter_table, varied_parameter
+from abm.config.table import SECTIONS, is_integer_valued, parameter_table, varied_parameter
 from abm.run import branch, burn_in, run_arm
 from abm.trials.compare import DIRECTIONS, SMALL_CHANGE_PCT, _arms, day0_value, window_mean, with_derived
 from abm.trials.findings import Finding, by_id, load_findings
@@ -70,7 +70,7 @@ def resolve_priors(spec: Any, base: dict[str, Any]) -> list[Prior]:
         path, default, lo, hi = varied_parameter(table, p.key, p.bounds)
         if p.prior == "log_uniform" and lo <= 0:
             raise ConfigError(f"parameters: {p.key}: a log-uniform prior needs low > 0 (got {lo})")
-        out.append(Prior(f"p{i}", path, lo, hi, p.prior, default, isinstance(default, int)))
+        out.append(Prior(f"p{i}", path, lo, hi, p.prior, default, is_integer_valued(default)))
     return out
 
 

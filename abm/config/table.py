@@ -72,6 +72,11 @@ def parameter_table(base: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {r["key"]: r for r in rows(scenario)}
 
 
+def is_integer_valued(default: Any) -> bool:
+    """Whether a varied parameter takes whole numbers (its default is an int, not a bool): grid sides, counts."""
+    return isinstance(default, int) and not isinstance(default, bool)
+
+
 def varied_parameter(table: dict[str, dict[str, Any]], key: str,
                      bounds: tuple[float, float] | list[float] | None) -> tuple[str, Any, float, float]:
     """A parameter to vary (sensitivity samples, calibration priors): its full path, default and bounds.

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from abm.config.load import ConfigError
-from abm.config.table import SECTIONS, parameter_table, varied_parameter  # noqa: F401  (re-exported)
+from abm.config.table import SECTIONS, is_integer_valued, parameter_table, varied_parameter  # noqa: F401
 from abm.sensitivity.functions import FUNCTIONS
 from abm.sensitivity.spec import SensitivitySpec
 
@@ -88,10 +88,15 @@ def sample(spec: SensitivitySpec, problem: Problem) -> np.ndarray:
 
 
 def points(problem: Problem, X: np.ndarray) -> list[dict[str, Any]]:
-    """Explicit sweep points (config key path -> value), in sample order (point i = row i)."""
+    """Explicit sweep points (config key path -> value), in sample order (point i = row i).
+
+    Integer-valued parameters are rounded to the nearest whole number: the model sees a step function of
+    the sampled value, which the Sobol/Morris estimators treat like any other response (docs/sensitivity.md).
+    """
     out = []
     for row in X:
-        out.append({path: float(v) for path, v in zip(problem.paths, row, strict=True)})
+        out.append({path: (int(round(float(v))) if is_integer_valued(d) else float(v))
+                    for path, v, d in zip(problem.paths, row, problem.defaults, strict=True)})
     return out
 
 
