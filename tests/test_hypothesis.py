@@ -127,6 +127,8 @@ TINY = {
     "factors": {
         "no_msc": {"key": "control", "levels": ["untreated"]},
         "noop": {"key": "product.passage", "levels": [4]},  # the default value: changes nothing
+        # a scenario-level factor (its own sweep point, paired by seed) at the default value: changes nothing
+        "noop_scenario": {"key": "biology.tcells.treg_half_life_days", "levels": [8.5]},
         "ido": {"blockade": "ido_inhibitor"},
     },
     "outcomes": ["ratio_day7", "ratio_auc", "th17_pct_day7"],
@@ -157,6 +159,8 @@ def test_end_to_end_no_msc_removes_everything_noop_nothing(tiny_run):
         assert noop["frac_removed"] == pytest.approx(0.0, abs=0.05)
         assert noop["frac_low"] <= 0.0 <= noop["frac_high"] and noop["t_low"] <= 0 <= noop["t_high"]
         assert not noop["significant"]
+        same = eff.loc[("noop_scenario", outcome)]  # another sweep point, same seeds: exactly the reference
+        assert same["diff_mean"] == 0.0 and same["frac_removed"] == 0.0
     assert (eff["n"] == 3).all()
     for name in ("hypothesis.csv", "hypothesis.md", "forest.png", "trajectories.png", "scenario.yaml", "batch.yaml"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0
