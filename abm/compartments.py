@@ -98,7 +98,13 @@ def systemic_levels(model) -> Levels:
 
 
 def step_lung(model, s: Levels) -> dict[str, int]:
-    """Licensing, death and efferocytosis of lung MSC; reversal of regulatory phagocytes."""
+    """Licensing, death and efferocytosis of lung MSC; reversal of regulatory phagocytes.
+
+    Infused MSC trapped in the lung die within hours and are engulfed by recipient phagocytes, which turn
+    IDO+ and regulatory (Galleu A 2017 Sci Transl Med).  They lose that state with half-life
+    ``lung.regulatory_half_life_days``, faster under systemic inflammation (assumption: the disease
+    reprograms them, gain ``lung.inflammation_reversal_gain``; no study has timed it).
+    """
     lung, p, rng, dt = model.lung, model.bio, model.rngs.lung, model.dt_h
     lic, die_r = binomial_fates(int(lung.msc_resting), [
         float(msc_rules.licensing(p.msc, s.infl)),

@@ -111,14 +111,14 @@ SPEC: dict[str, dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple[str,
         ("ido", OPPOSES, ("tcells.ido_blocks_th17",), "Baban B 2009 J Immunol")])},
     "Th17 expansion": {
         _T + "th17_expansion": (("tcells.th17_expansion_per_h", "tcells.th17_niche_half_fraction"), [
-            ("infl", PROMOTES, (), ""),
+            ("infl", PROMOTES, (), "Langrish CL 2005 J Exp Med"),
             ("ido", OPPOSES, ("tcells.tryptophan_arrest",), "Munn DH 1999 J Exp Med")]),
         _T + "treg_suppression": ((), [
             ("il10", OPPOSES, ("tcells.treg_suppression_max",), "Huber S 2011 Immunity"),
             ("contact", OPPOSES, ("tcells.treg_suppression_max", "tcells.treg_contact_k"),
              "Huber S 2011 Immunity")])},
     "Th17 -> Treg": {_T + "th17_to_treg": (("tcells.th17_to_treg_per_h",), [
-        ("tgfb", PROMOTES, (), "Gagliani N 2015 Nature"), ("il6", OPPOSES, (), "")])},
+        ("tgfb", PROMOTES, (), "Gagliani N 2015 Nature"), ("il6", OPPOSES, (), "Bettelli E 2006 Nature")])},
     "Treg -> Th17": {_T + "treg_to_th17": (("tcells.treg_to_th17_per_h",), [
         ("il6", PROMOTES, (), "Koenen HJ 2008 Blood"),
         ("ido", OPPOSES, ("tcells.ido_blocks_th17",), "Baban B 2009 J Immunol")])},
@@ -129,16 +129,16 @@ SPEC: dict[str, dict[str, tuple[tuple[str, ...], list[tuple[str, str, tuple[str,
         ("infl", PROMOTES, (), "Murray PJ 2014 Immunity"),
         ("IDO+ phagocyte", OPPOSES, (), "Galleu A 2017 Sci Transl Med")])},
     "B -> plasma cell": {_B + "to_plasma": (("bcells.plasma_differentiation_per_h",), [
-        ("infl", PROMOTES, (), ""),
+        ("infl", PROMOTES, (), "Jego G 2003 Immunity"),
         ("contact", OPPOSES, ("bcells.treg_suppression_max", "bcells.treg_contact_k"), "Lim HW 2005 J Immunol"),
         ("pge2", OPPOSES, ("bcells.msc_inhibition_max",), "Corcione A 2006 Blood")])},
     "macrophage -> IDO+": {
         _S + "step_tissue": ((), [("efferocytosis", PROMOTES, (
             "msc.efferocytosis_per_h", "msc.efferocytosis_radius_voxels"), "Galleu A 2017 Sci Transl Med")]),
         "abm.compartments.step_lung": ((), [("efferocytosis", PROMOTES, (
-            "msc.efferocytosis_per_h", "lung.phagocytes_per_msc"), "")])},
+            "msc.efferocytosis_per_h", "lung.phagocytes_per_msc"), "Galleu A 2017 Sci Transl Med")])},
     "IDO+ phenotype loss": {"abm.compartments.step_lung": (("lung.regulatory_half_life_days",), [
-        ("infl", PROMOTES, ("lung.inflammation_reversal_gain",), "")])},
+        ("infl", PROMOTES, ("lung.inflammation_reversal_gain",), "assumption: the disease reprograms them")])},
     "MSC apoptosis": {_S + "apoptosis": (("msc.survival_half_life_h",), [
         ("licensed MSC", OPPOSES, ("msc.licensed_survival_factor",), "Spaggiari GM 2006 Blood")])},
     "Treg expansion": {_T + "treg_expansion": (("tcells.treg_expansion_per_h", "tcells.treg_il2_k"), [])},
@@ -442,6 +442,9 @@ def consistency_problems(graph: nx.MultiDiGraph) -> list[str]:
         for prm in d.get("parameters", []):
             if not _param_exists(prm):
                 problems.append(f"edge {u} -> {v}: parameter {prm} is not in the schema")
+        if d.get("kind") == "acts" and not d.get("source"):
+            problems.append(f"acts edge {u} -> {v} ({d['rule']}) has no source: cite a study in the rule's "
+                            f"docstring and the registry, or write 'assumption: <reason>' in both")
         if d.get("kind") == "acts" and d.get("source"):
             if d["rule"] not in doc_cache:
                 module = d["rule"].rsplit(".", 1)[0]

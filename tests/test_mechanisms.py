@@ -97,6 +97,12 @@ def test_wrong_citation_is_reported(graph):
     assert any("not cited" in p for p in _problems_after(graph, cite))
 
 
+def test_an_uncited_signal_is_reported(graph):
+    def blank(g):
+        g.edges["ido", "naive -> Treg", "abm.rules.tcells.treg_induction"]["source"] = ""
+    assert any("has no source" in p for p in _problems_after(graph, blank))
+
+
 def test_a_new_rate_law_missing_from_the_registry_is_reported(graph, tmp_path, monkeypatch):
     for module in mech.RULE_MODULES:
         shutil.copy(mech.RULES_DIR / f"{module}.py", tmp_path / f"{module}.py")

@@ -13,7 +13,8 @@ B, PLASMA = 0, 1
 
 def to_plasma(p: BCells, s: Levels, treg_contacts: np.ndarray | float,
               proliferation_factor: float) -> np.ndarray | float:
-    """Inflammation drives plasma-cell differentiation; Treg suppress B cells directly (Lim HW 2005
+    """Inflammation drives plasma-cell differentiation (type-I IFN and IL-6 from activated innate cells:
+    Jego G 2003 Immunity); Treg suppress B cells directly (Lim HW 2005
     J Immunol); MSC inhibit B proliferation and differentiation by soluble factors (Corcione A 2006
     Blood; PGE2 is the proxy here)."""
     by_treg = p.treg_suppression_max * treg_contacts / (p.treg_contact_k + treg_contacts)

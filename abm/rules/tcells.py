@@ -49,8 +49,9 @@ def treg_suppression(p: TCells, contacts: np.ndarray | float, il10: np.ndarray |
 
 def th17_expansion(p: TCells, s: Levels, antigen_drive: float, suppression: np.ndarray | float,
                    th17_fraction: float) -> np.ndarray | float:
-    """Antigen- and inflammation-driven expansion; tryptophan depletion by IDO arrests it (Munn DH
-    1999 J Exp Med; Meisel R 2004 Blood); Treg suppress it.  Competition for antigen-presenting
+    """Antigen- and inflammation-driven expansion (inflammatory IL-23 expands and maintains Th17:
+    Langrish CL 2005 J Exp Med); tryptophan depletion by IDO arrests it (Munn DH 1999 J Exp Med;
+    Meisel R 2004 Blood); Treg suppress it.  Competition for antigen-presenting
     niches limits it as Th17 become frequent (``th17_niche_half_fraction``)."""
     niche = 1.0 / (1.0 + th17_fraction / p.th17_niche_half_fraction)
     return (p.th17_expansion_per_h * antigen_drive * hill(s.infl) * niche
@@ -64,7 +65,8 @@ def treg_expansion(p: TCells, treg_fraction: float) -> float:
 
 
 def th17_to_treg(p: TCells, s: Levels) -> np.ndarray | float:
-    """Th17 turn regulatory under TGF-beta when inflammation resolves (Gagliani N 2015 Nature)."""
+    """Th17 turn regulatory under TGF-beta when inflammation resolves (Gagliani N 2015 Nature); IL-6
+    opposes the regulatory (Foxp3) programme (Bettelli E 2006 Nature), so it slows the conversion."""
     return p.th17_to_treg_per_h * hill(s.tgfb) * (1.0 - hill(s.il6))
 
 
