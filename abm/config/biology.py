@@ -152,7 +152,8 @@ class TCells(Section):
         0.8, "fraction", "Treg suppress Th17 expansion by IL-10 and contact (Huber S 2011 Immunity); "
         "size assumption", ge=0, le=1, plausible=(0.4, 0.95))
     treg_contact_k: float = param(
-        1.0, "Treg neighbours", "assumption: one adjacent Treg gives half-maximal contact suppression", gt=0)
+        1.0, "suppressor neighbours (Treg or viable MSC)", "assumption: one adjacent suppressor (a Treg or a "
+        "viable MSC; the name is historical) gives half-maximal contact suppression", gt=0)
     treg_expansion_per_h: float = param(
         0.0036, "1/h", "human Treg doubling ~8 d (Vukmanovic-Stejic M 2006 J Clin Invest)", ge=0,
         plausible=(0.002, 0.006))
@@ -211,7 +212,8 @@ class BCells(Section):
     treg_suppression_max: float = param(
         0.7, "fraction", "Treg suppress B cells directly (Lim HW 2005 J Immunol)", ge=0, le=1)
     treg_contact_k: float = param(
-        1.0, "suppressor neighbours", "assumption: one adjacent Treg gives half-maximal suppression", gt=0)
+        1.0, "suppressor neighbours (Treg or viable MSC)", "assumption: one adjacent suppressor (a Treg or a "
+        "viable MSC; the name is historical) gives half-maximal suppression", gt=0)
     msc_inhibition_max: float = param(
         0.8, "fraction", "MSC inhibit B proliferation and plasma differentiation by soluble factors "
         "(Corcione A 2006 Blood); PGE2 field used as the proxy: assumption", ge=0, le=1)
