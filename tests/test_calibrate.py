@@ -92,3 +92,20 @@ def test_resume_continues_to_the_same_posterior(tmp_path):
     pd.testing.assert_frame_equal(_all_generations(resumed.directory), _all_generations(straight.directory))
     post = pd.read_csv(resumed.directory / "posterior.csv")
     assert len(post) == 8 and post["weight"].sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["sle_trial", "synthetic_il6_small"])
+def test_shipped_specs_resolve(name):
+    """Every shipped calibration spec loads, has priors inside the parameter table and gives statistics."""
+    from pathlib import Path
+
+    from abm.calibrate.model import load_for_spec, resolve_priors, statistics
+    from abm.calibrate.spec import load_calibration_spec
+
+    path = Path(__file__).resolve().parent.parent / "configs" / "calibration" / f"{name}.yaml"
+    spec, base = load_calibration_spec(path)
+    priors = resolve_priors(spec, base)
+    assert all(p.low < p.high for p in priors)
+    findings, scenario, _ = load_for_spec(spec, path.parent, base)
+    stats, skipped = statistics(findings, scenario)
+    assert stats and not skipped
