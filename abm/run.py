@@ -43,6 +43,49 @@ class RunResult:
     manifest: dict
 
 
+TREATMENT_ONLY_KEYS: tuple[str, ...] = (
+    "biology.msc.licensing_half_time_h", "biology.msc.licensing_signal_k", "biology.msc.survival_half_life_h",
+    "biology.msc.licensed_survival_factor", "biology.msc.apoptotic_persistence_h", "biology.msc.efferocytosis_per_h",
+    "biology.msc.efferocytosis_radius_voxels",
+    "biology.lung.phagocytes_per_msc", "biology.lung.regulatory_half_life_days",
+    "biology.lung.inflammation_reversal_gain",
+    "biology.delivery",
+    "biology.systemic.regulatory_phagocyte_ido", "biology.systemic.regulatory_phagocyte_tgfb",
+    "biology.systemic.lung_msc_gain",
+    "biology.secretion.msc_resting", "biology.secretion.msc_licensed", "biology.secretion.ido_phagocyte",
+    "biology.macrophages.ido_phenotype_half_life_days",
+)
+"""Configuration the untreated burn-in never reads to any effect: parameters of MSC, of cells and states that
+only MSC create (IDO+ and regulatory phagocytes) and of MSC delivery (a section path covers the section).
+Without MSC these enter the dynamics only multiplied by zero counts, so burned-in patients that differ only
+here are identical, which ``tests/test_run.py`` checks key by key at the ends of each plausible range.
+(``msc.contact_radius_voxels`` is not here: Treg contacts use it too; nor ``lung.phagocytes_per_kg``: the
+lung's phagocyte count is part of the state.)"""
+
+
+def burn_in_config(config: dict) -> dict:
+    """The part of a scenario mapping the burn-in depends on: no arms, name, findings or treatment-only keys.
+
+    Two scenarios with equal ``burn_in_config`` (seed included) burn in to identical patients, so a batch
+    shares one cached burn-in among them (``abm.batch.execute.burned_state``).
+    """
+    data = {k: v for k, v in config.items() if k not in ("arms", "name", "findings")}
+    for path in TREATMENT_ONLY_KEYS:
+        *parents, last = path.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict) and last in node:
+            node = data
+            for part in parents:  # copy along the path before deleting: the caller's mapping is untouched
+                node[part] = dict(node[part])
+                node = node[part]
+            del node[last]
+    return data
+
+
 def seed_streams(root_seed: int) -> tuple[np.random.SeedSequence, np.random.SeedSequence]:
     """(burn-in, arms) seed sequences derived from the root seed."""
     burn, arms = np.random.SeedSequence(root_seed).spawn(2)

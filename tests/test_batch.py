@@ -441,6 +441,26 @@ def test_burnin_is_not_shared_across_seeds_or_biology(tmp_path):
     assert len(keys) == 4
 
 
+def test_points_differing_in_treatment_only_parameters_share_a_correct_burn_in(tmp_path):
+    """Two values of an MSC-only parameter: one cached burn-in, and each run equals its standalone run."""
+    from abm.run import run_scenario
+
+    key = "biology.lung.regulatory_half_life_days"
+    spec = write_spec(tmp_path / "spec.yaml", sweep={"grid": {key: [10.0, 180.0]}})
+    result = run_batch(spec, tmp_path / "out", backend="serial")
+    assert result.status.line() == "2 done, 0 failed, 0 pending of 2 runs"
+    assert len(list((tmp_path / "out" / BURNIN).glob("*.npz"))) == 1
+    tasks = tasks_of(tmp_path / "out")
+    batch = [pd.read_parquet(tmp_path / "out" / RUNS / f"{t.run_id}.parquet") for t in tasks]
+    ratios = [f.loc[f["arm"] == "msc", "blood_treg_th17_ratio"].to_numpy() for f in batch]
+    assert not np.array_equal(*ratios)  # the parameter acts after treatment
+    for task, frame in zip(tasks, batch, strict=True):
+        alone = run_scenario(task.scenario(), tmp_path / task.run_id, report=False).trajectories
+        cols = list(alone.columns)
+        pd.testing.assert_frame_equal(frame[cols].reset_index(drop=True), alone.reset_index(drop=True),
+                                      check_exact=True)
+
+
 # --------------------------------------------------------------------------- whole batches (serial)
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> tuple[Path, Path]:

@@ -12,10 +12,14 @@ import pandas as pd
 import pytest
 
 from abm import checkpoint, treatment
+from abm.batch.plan import nested
 from abm.config import MEDIATORS, Scenario, config_hash, to_dict, validate_dict
+from abm.config.load import deep_merge
 from abm.run import (
+    TREATMENT_ONLY_KEYS,
     branch,
     burn_in,
+    burn_in_config,
     run_arm,
     run_scenario,
     seed_streams,
@@ -300,3 +304,68 @@ def test_infusion_on_the_last_day_is_given_or_rejected(root):
     res = run_scenario(s, root / "last-day", report=False, checkpoint_every_days=0)
     assert len(res.manifest["dose_mapping"]["msc"]) == 2
     assert arm_rows(res.trajectories, "msc").events_infusion.sum() == 2
+
+
+# --------------------------------------------------------------------------- burn-in sharing
+def _treatment_only_leaves() -> list[dict]:
+    """Every leaf parameter covered by TREATMENT_ONLY_KEYS, with default and plausible range."""
+    from abm.config.table import rows
+
+    leaves = [dict(r, key="biology." + r["key"]) for r in rows(Scenario().biology)]
+    return [r for r in leaves if any(r["key"] == k or r["key"].startswith(k + ".") for k in TREATMENT_ONLY_KEYS)]
+
+
+def _alternatives(row: dict) -> list[Any]:
+    """Other valid values: the plausible range's ends, else half and double the default (ints: +/- 1)."""
+    default = row["default"]
+    if row.get("plausible"):
+        values = [float(v) for v in row["plausible"]]
+    elif isinstance(default, int) and not isinstance(default, bool):
+        values = [default + 1, max(default - 1, 0)]
+    else:
+        values = [default * 0.5, min(default * 2, 1.0) if 0 < default <= 1 else default * 2]
+    return [v for v in values if v != default]
+
+
+def _burned(key: str | None = None, value: Any = None) -> tuple[dict, dict]:
+    config = dict(TINY, arms={"msc": {"product": {"source": "bone_marrow"}, "dose": {"cells_per_kg": 1e6},
+                                      "route": "local"}})
+    if key is not None:
+        config = deep_merge(config, nested(key, value))
+    return burn_in(validate_dict(config)).state_dict()
+
+
+def _same_state(a: tuple[dict, dict], b: tuple[dict, dict]) -> bool:
+    return a[0].keys() == b[0].keys() and all(np.array_equal(a[0][k], b[0][k]) for k in a[0]) and \
+        json.dumps(a[1], sort_keys=True, default=str) == json.dumps(b[1], sort_keys=True, default=str)
+
+
+def test_treatment_only_parameters_do_not_change_the_burn_in():
+    """Each key burn_in_config drops is, at both ends of its range, without effect on the burned-in patient."""
+    leaves = _treatment_only_leaves()
+    assert len(leaves) >= 20
+    reference = _burned()
+    for row in leaves:
+        for value in _alternatives(row):
+            assert _same_state(reference, _burned(row["key"], value)), f"{row['key']} = {value} changes the burn-in"
+
+
+@pytest.mark.parametrize(("key", "value"), [("biology.lung.phagocytes_per_kg", 6.0e7),
+                                            ("biology.tcells.treg_half_life_days", 12.0)])
+def test_parameters_the_burn_in_reads_change_it_and_its_key(key, value):
+    """The comparison above can fail: these keys are read before treatment and stay in the cache key."""
+    from abm.batch.execute import burnin_key
+
+    assert not _same_state(_burned(), _burned(key, value))
+    config = to_dict(tiny())
+    assert burnin_key(config) != burnin_key(deep_merge(config, nested(key, value)))
+
+
+def test_burn_in_config_drops_treatment_only_keys_without_touching_the_input():
+    config = to_dict(tiny())
+    before = json.dumps(config, sort_keys=True, default=str)
+    kept = burn_in_config(config)
+    assert json.dumps(config, sort_keys=True, default=str) == before
+    assert "arms" not in kept and "regulatory_half_life_days" not in kept["biology"]["lung"]
+    assert "delivery" not in kept["biology"] and kept["biology"]["lung"]["phagocytes_per_kg"] > 0
+    assert kept["seed"] == config["seed"]

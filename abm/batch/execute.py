@@ -3,8 +3,9 @@
 A run writes ``runs/<run_id>.parquet`` (its trajectories, with run id, seed and swept parameters
 as columns) and then ``runs/<run_id>.json`` (its record), each atomically; a run is finished when
 its record exists.  A run that raises writes ``runs/<run_id>.error.json`` instead and the batch goes
-on.  Burned-in states are cached in ``burnin/`` by (scenario without arms, seed), so points that
-differ only in treatment share one burn-in.
+on.  Burned-in states are cached in ``burnin/`` by (scenario without arms and treatment-only parameters,
+seed), so points that differ only in treatment, or in parameters of MSC and of what MSC create
+(``abm.run.TREATMENT_ONLY_KEYS``), share one burn-in.
 """
 
 from __future__ import annotations
@@ -89,8 +90,11 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
 
 
 def burnin_key(config: dict[str, Any]) -> str:
-    """Cache key of a burn-in: everything but the arms, name and findings (seed included)."""
-    data = {k: v for k, v in config.items() if k not in ("arms", "name", "findings")}
+    """Cache key of a burn-in: the scenario without arms, name, findings and the parameters only treatment
+    reads (``abm.run.burn_in_config``; seed included)."""
+    from abm.run import burn_in_config
+
+    data = burn_in_config(config)
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
 
