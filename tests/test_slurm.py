@@ -222,3 +222,34 @@ backend:
     run_batch(spec, tmp_path / "serial", backend="serial")
     pd.testing.assert_frame_equal(load_trajectories(tmp_path / "slurm"), load_trajectories(tmp_path / "serial"),
                                   check_exact=True)
+
+
+def test_calibration_on_slurm_equals_single_core(slurm_up: str, tmp_path) -> None:
+    """`abm calibrate` with the Dask sampler on a SLURM job gives the single-core posterior exactly."""
+    import pandas as pd
+    import yaml
+
+    pytest.importorskip("pyabc")
+    from abm.calibrate.pipeline import run_calibration
+
+    spec = {
+        "name": "slurm-calibration",
+        "overrides": {"disease": {"preset": "sle"}, "tissue": {"width_voxels": 12, "height_voxels": 12},
+                      "simulation": {"burn_in_days": 1, "days": 1}, "arms": {"untreated": {"control": "untreated"}}},
+        "parameters": ["disease.systemic_il6"],
+        "data": {"findings": ["BASE-SLE-TH17"], "synthetic": {"disease.systemic_il6": 0.4}},
+        "population_size": 6, "generations": 2, "seed": 5, "predictive_draws": 0,
+        "sampler": {"kind": "single"},
+    }
+    single = tmp_path / "single.yaml"
+    single.write_text(yaml.safe_dump(spec))
+    spec["sampler"] = {"kind": "dask", "jobqueue": {
+        "kind": "slurm", "jobs": 1, "cores": 1, "memory": "1GB", "walltime": "00:10:00", "queue": PARTITION,
+        "loopback_only": True, "python": sys.executable, "local_directory": str(tmp_path),
+        "log_directory": str(tmp_path / "logs")}}
+    on_slurm = tmp_path / "slurm.yaml"
+    on_slurm.write_text(yaml.safe_dump(spec))
+    a = run_calibration(single, tmp_path / "a")
+    b = run_calibration(on_slurm, tmp_path / "b")
+    pd.testing.assert_frame_equal(pd.read_csv(b.directory / "posterior_all_generations.csv"),
+                                  pd.read_csv(a.directory / "posterior_all_generations.csv"))
