@@ -204,10 +204,12 @@ def batch(
     finally:
         bar.close()
     typer.echo(f"batch directory: {result.directory}\n{result.status.line()}")
+    if shard_spec and result.status.failed and not result.failed_here:
+        typer.echo(f"(the failed runs belong to other shards; shard {shard} has none)")
     if result.interrupted:
         typer.echo("interrupted: finished runs are kept; continue with --resume", err=True)
         raise typer.Exit(130)
-    if result.status.failed:
+    if result.failed_here:
         raise typer.Exit(1)
 
 

@@ -115,6 +115,23 @@ def test_shards_then_status(runner, spec, tmp_path):
     assert res.stdout == f"{out}: 4 done, 0 failed, 0 pending of 4 runs\n"
 
 
+def test_a_shard_exit_code_counts_only_its_own_failures(runner, spec, tmp_path, monkeypatch):
+    real = execute.trajectories_of
+
+    def flaky(task, batch_dir):
+        if task.run_id == "p00000-r0000":  # in shard 0/2 (shard 1/2 is p00000-r0001, p00001-r0001)
+            raise RuntimeError("boom")
+        return real(task, batch_dir)
+
+    monkeypatch.setattr(execute, "trajectories_of", flaky)
+    out = tmp_path / "out"
+    res = batch(runner, str(spec), "--out", str(out), "--shard", "0/2")
+    assert res.exit_code == 1 and "1 done, 1 failed, 2 pending of 4 runs" in res.stdout
+    res = batch(runner, str(spec), "--out", str(out), "--shard", "1/2", "--resume")
+    assert res.exit_code == 0, res.output
+    assert "3 done, 1 failed, 0 pending of 4 runs" in res.stdout and "belong to other shards" in res.stdout
+
+
 def test_failed_run_exit_code_status_and_summary(runner, spec, tmp_path, monkeypatch):
     real = execute.trajectories_of
 

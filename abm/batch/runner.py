@@ -97,6 +97,8 @@ class BatchResult:
     ran: int
     status: Status
     interrupted: bool = False
+    failed_here: tuple[str, ...] = ()
+    """Failed runs among this call's runs (its shard, or the whole batch): what its exit code reports."""
 
 
 def run_batch(spec_path: str | Path, out: Path, *, backend: str | None = None, workers: int | None = None,
@@ -130,4 +132,6 @@ def run_batch(spec_path: str | Path, out: Path, *, backend: str | None = None, w
     from abm.batch.summary import write_summary
 
     write_summary(out)
-    return BatchResult(out, len(todo), status(out), interrupted)
+    final = status(out)
+    mine = {t.run_id for t in tasks}
+    return BatchResult(out, len(todo), final, interrupted, tuple(r for r in final.failed if r in mine))
