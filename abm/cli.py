@@ -260,21 +260,41 @@ def compare(
     directory: Annotated[Path, typer.Argument(help="A run directory, a batch directory, or a folder of them.")],
     findings: Annotated[Path | None, typer.Option(help="Findings table (default: the shipped one).")] = None,
     out: Annotated[Path | None, typer.Option(help="Where to write the report (default: DIRECTORY).")] = None,
+    against: Annotated[Path | None, typer.Option(
+        help="An earlier comparison (a folder with comparison.csv, or runs to score) to set the verdicts "
+             "beside, e.g. the uncalibrated trials; writes changes.md.")] = None,
 ) -> None:
     """Score simulated blood trajectories against every reported finding their scenarios name."""
+    from abm.trials.compare import changes_markdown, verdict_changes, write_report
     from abm.trials.compare import compare as compare_runs
-    from abm.trials.compare import write_report
 
     if not directory.exists():
         fail(f"{directory}: no such directory")
+    if against is not None and not against.exists():
+        fail(f"--against {against}: no such directory")
     if findings is not None and not findings.is_file():
         fail(f"--findings {findings}: no such file")
     try:
         table = compare_runs(directory, findings)
+        before = None
+        if against is not None:
+            earlier = against / "comparison.csv"
+            if earlier.is_file():
+                import pandas as pd
+
+                before = pd.read_csv(earlier)
+            else:
+                before = compare_runs(against, findings)
     except (ConfigError, FileNotFoundError, ValueError) as exc:
         fail(str(exc))
-    paths = write_report(table, out or directory)
-    typer.echo(paths["md"].read_text())
+    target = out or directory
+    paths = write_report(table, target)
+    if before is None:
+        typer.echo(paths["md"].read_text())
+        return
+    text = changes_markdown(verdict_changes(before, table), str(against), str(directory))
+    (Path(target) / "changes.md").write_text(text, encoding="utf-8")
+    typer.echo(text)
 
 
 @app.command()

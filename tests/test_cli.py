@@ -96,6 +96,11 @@ def test_validate_missing_file_exits_2(runner, tmp_path):
     assert res.exit_code == 2 and "no such config file" in res.stderr
 
 
+def test_compare_missing_against_exits_2(runner, tmp_path):
+    res = runner.invoke(app, ["compare", str(tmp_path), "--against", str(tmp_path / "none")])
+    assert res.exit_code == 2 and "--against" in res.stderr
+
+
 def test_trials_missing_overlay_exits_2(runner, tmp_path):
     res = runner.invoke(app, ["trials", "--out", str(tmp_path / "t"), "--overlay", str(tmp_path / "none.yaml")])
     assert res.exit_code == 2 and "--overlay" in res.stderr and "none.yaml" in res.stderr

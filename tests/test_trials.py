@@ -290,6 +290,29 @@ def test_every_mapped_finding_is_named():
     assert ids - named <= {"LIANG10-SLEDAI"}  # dose not read; a clinical score in any case
 
 
+def _rows(*rows: tuple) -> pd.DataFrame:
+    cols = ["finding_id", "scenario", "model_column", "timepoint", "arm", "verdict", "effect_mean", "ci_low",
+            "ci_high"]
+    return pd.DataFrame([dict(zip(cols, r, strict=True)) for r in rows])
+
+
+def test_verdict_changes_match_rows_and_count_verdicts(tmp_path):
+    before = _rows(("A", "s", "ratio", "day 30", "msc", "holds", 1.0, 0.5, 1.5),
+                   ("B", "s", "ratio", "day 180", "msc", "fails", 0.1, -0.2, 0.4),
+                   ("N", None, None, "day 90", None, "not comparable", math.nan, math.nan, math.nan))
+    after = _rows(("A", "s", "ratio", "day 30", "msc", "holds", 1.1, 0.6, 1.6),
+                  ("B", "s", "ratio", "day 180", "msc", "holds", 0.5, 0.2, 0.8),
+                  ("C", "s", "th17", "day 7", "msc", "fails", 0.0, -0.1, 0.1))
+    before.to_csv(tmp_path / "b.csv", index=False)  # blanks come back as NaN: rows still match
+    ch = cmp.verdict_changes(pd.read_csv(tmp_path / "b.csv"), after).set_index("finding_id")
+    assert sorted(ch.index) == ["A", "B", "C", "N"]
+    assert ch["changed"].to_dict() == {"A": False, "B": True, "N": True, "C": True}
+    assert (ch.loc["B", "verdict_before"], ch.loc["B", "verdict_after"]) == ("fails", "holds")
+    assert ch.loc["N", "verdict_after"] == "" and ch.loc["C", "verdict_before"] == ""
+    text = cmp.changes_markdown(ch.reset_index(), "before", "after")
+    assert "- holds: 1 -> 2" in text and "- fails: 1 -> 1" in text and "- not comparable: 1 -> 0" in text
+
+
 def test_derived_spec_carries_an_overlay_into_every_run(tmp_path):
     """A calibration overlay given to `abm trials` reaches the scenario of each run of the derived batch."""
     from abm.batch.plan import expand

@@ -483,6 +483,47 @@ def compare(sources: Mapping[str, str | Path] | Iterable[str | Path] | str | Pat
     return df
 
 
+CHANGE_KEYS = ["finding_id", "scenario", "model_column", "timepoint", "arm"]
+"""What identifies one comparison row across two comparisons of the same scenarios."""
+
+
+def verdict_changes(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Row by row, the verdict and effect of two comparisons (e.g. before and after a calibration overlay).
+
+    Rows are matched on :data:`CHANGE_KEYS`; a row only one side has gets a blank verdict on the other.
+    Columns: the keys, ``verdict_before``, ``verdict_after``, ``effect_before``, ``effect_after`` (with
+    their 95 % intervals) and ``changed``.
+    """
+    cols = CHANGE_KEYS + ["verdict", "effect_mean", "ci_low", "ci_high"]
+    def keyed(df: pd.DataFrame) -> pd.DataFrame:
+        out = df[cols].copy()
+        for k in CHANGE_KEYS:  # blanks are None in a fresh table and NaN in a CSV read back
+            out[k] = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in out[k]]
+        return out
+
+    b, a = keyed(before), keyed(after)
+    merged = b.merge(a, on=CHANGE_KEYS, how="outer", suffixes=("_before", "_after"), sort=False)
+    merged = merged.rename(columns={"effect_mean_before": "effect_before", "effect_mean_after": "effect_after"})
+    for side in ("before", "after"):
+        merged[f"verdict_{side}"] = merged[f"verdict_{side}"].fillna("")
+    merged["changed"] = merged["verdict_before"] != merged["verdict_after"]
+    return merged
+
+
+def changes_markdown(changes: pd.DataFrame, before_label: str, after_label: str) -> str:
+    """Counts of each verdict before and after, then the rows whose verdict changed, then all rows."""
+    counts = [f"- {v}: {int((changes['verdict_before'] == v).sum())} -> {int((changes['verdict_after'] == v).sum())}"
+              for v in (HOLDS, FAILS, NOT_COMPARABLE)]
+    moved = changes[changes["changed"]]
+    cols = CHANGE_KEYS + ["verdict_before", "verdict_after", "effect_before", "ci_low_before", "ci_high_before",
+                          "effect_after", "ci_low_after", "ci_high_after"]
+    return "\n".join([f"# Verdicts: {after_label} against {before_label}", "",
+                      f"{len(changes)} comparison rows; verdict counts before -> after:", "", *counts, "",
+                      "## Rows whose verdict changed", "",
+                      markdown_table(moved, cols) if len(moved) else "None.", "", "## All rows", "",
+                      markdown_table(changes, cols), ""])
+
+
 # --------------------------------------------------------------------------------------------------
 # reports
 
