@@ -113,7 +113,7 @@ def run_calibration(spec_path: str | Path, out: str | Path | None = None, worker
         f"# posterior medians of calibration {spec.name!r} (abm calibrate {spec_path}); use as\n"
         f"# `abm run SCENARIO --overlay overlay.yaml` / `abm.config.load(path, overlays=[...])`\n"
         + yaml.safe_dump(nested(medians), sort_keys=False), encoding="utf-8")
-    plot_marginals(priors, posterior, truth, out / "marginals.png")
+    plot_marginals(priors, posterior, truth, out / "marginals.png", generations)
     predictive, failing = predictive_check(spec, base, priors, posterior, findings, every)
     if predictive is not None:
         predictive.to_csv(out / "predictive.csv", index=False)
@@ -152,8 +152,9 @@ def summarise(priors: list[Prior], posterior: pd.DataFrame, truth: dict[str, flo
 
 
 def plot_marginals(priors: list[Prior], posterior: pd.DataFrame, truth: dict[str, float] | None,
-                   path: Path) -> None:
-    """One weighted histogram per parameter over its prior range (truth as a line when known)."""
+                   path: Path, generations: pd.DataFrame | None = None) -> None:
+    """One weighted histogram per parameter over its prior range (truth as a line when known); earlier
+    generations (``generations``, as in posterior_all_generations.csv) as outlines, to show the narrowing."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,14 +163,21 @@ def plot_marginals(priors: list[Prior], posterior: pd.DataFrame, truth: dict[str
     fig, axes = plt.subplots(1, len(priors), figsize=(4 * len(priors), 3), squeeze=False)
     for ax, p in zip(axes[0], priors, strict=True):
         bins = np.geomspace(p.low, p.high, 25) if p.shape == "log_uniform" else np.linspace(p.low, p.high, 25)
-        ax.hist(posterior[p.path], bins=bins, weights=posterior["weight"], density=True, color="#4a7fb5")
+        if generations is not None:
+            last = generations["generation"].max()
+            for t, part in generations[generations["generation"] < last].groupby("generation"):
+                ax.hist(part[p.path], bins=bins, weights=part["weight"], density=True, histtype="step",
+                        color=str(0.8 - 0.5 * (t + 1) / (last + 1)), label=f"generation {t}")
+        ax.hist(posterior[p.path], bins=bins, weights=posterior["weight"], density=True, color="#4a7fb5",
+                alpha=0.8, label="posterior")
         if p.shape == "log_uniform":
             ax.set_xscale("log")
         if truth and p.path in truth:
             ax.axvline(truth[p.path], color="k", ls="--", label="truth")
-            ax.legend()
         ax.axvline(p.default, color="#c44", ls=":", label="default")
         ax.set_xlabel(p.path)
+        if ax is axes[0][0]:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
