@@ -434,6 +434,22 @@ def test_cached_burnin_gives_the_same_trajectories(tiny_tasks):
                                   check_exact=True)
 
 
+def test_batch_record_is_compact_and_rebuilds_every_run_exactly(tmp_path):
+    """batch.json keeps the base once and per run only its parameters; tasks_of rebuilds expand's tasks."""
+    spec = write_spec(tmp_path / "spec.yaml", replicates=3,
+                      sweep={"grid": {DOSE: [5e5, 2e6], "patient.body_weight_kg": [40, 60]}})
+    _, planned = prepare(spec, tmp_path / "out", resume=False)
+    meta = json.loads((tmp_path / "out" / BATCH_FILE).read_text())
+    assert "base" in meta and all("config" not in t for t in meta["tasks"])
+    assert tasks_of(tmp_path / "out") == planned
+    # a directory written in the former layout (every run's full config) still reads
+    meta["tasks"] = [vars(t) for t in planned]
+    del meta["base"]
+    (tmp_path / "out" / BATCH_FILE).write_text(json.dumps(meta))
+    assert tasks_of(tmp_path / "out") == planned
+    assert prepare(spec, tmp_path / "out", resume=True)[1] == planned  # same fingerprint: resumable
+
+
 def test_burnin_is_not_shared_across_seeds_or_biology(tmp_path):
     spec = write_spec(tmp_path / "spec.yaml", replicates=2, sweep={"grid": {"patient.body_weight_kg": [40, 60]}})
     _, tasks = prepare(spec, tmp_path / "out", resume=False)

@@ -76,21 +76,32 @@ def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
     return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
+def batch_base(base: dict[str, Any]) -> dict[str, Any]:
+    """The scenario mapping every point starts from: ``base``, with the default arms if it names none
+    (sweeping one arm's keys must not drop the default control arm)."""
+    return base if "arms" in base else {**base, "arms": to_dict(Scenario())["arms"]}
+
+
+def point_config(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """The scenario mapping of one sweep point: the batch base with the point's key paths set."""
+    config = base
+    for key, value in params.items():
+        config = deep_merge(config, nested(key, value))
+    return config
+
+
 def expand(spec: BatchSpec, base: dict[str, Any]) -> list[RunTask]:
     """Every run of the batch, validated; raises ConfigError naming the first bad point."""
     points = parameter_points(spec)
     seeds = replicate_seeds(spec.root_seed, spec.replicates)
-    if "arms" not in base:  # sweeping one arm's keys must not drop the default control arm
-        base = {**base, "arms": to_dict(Scenario())["arms"]}
+    base = batch_base(base)
     tasks = []
     reserved = {"seed", "name"} & {k for p in points for k in p}
     if reserved:
         raise ConfigError(f"sweep: {sorted(reserved)} cannot be swept; seeds come from root_seed and "
                           f"replicates, the name from the spec")
     for i, params in enumerate(points):
-        config = base
-        for key, value in params.items():
-            config = deep_merge(config, nested(key, value))
+        config = point_config(base, params)
         try:
             validate_dict(config, origin=f"sweep point {i} {params}")
         except ConfigError as exc:

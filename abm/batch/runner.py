@@ -11,7 +11,7 @@ from typing import Any
 
 from abm.batch import backends
 from abm.batch.execute import RUNS, stale_temp_files, write_json
-from abm.batch.plan import RunTask, expand, shard, spec_fingerprint
+from abm.batch.plan import RunTask, batch_base, expand, point_config, shard, spec_fingerprint
 from abm.batch.spec import BatchSpec, load_spec
 from abm.config import ConfigError
 
@@ -57,14 +57,37 @@ def read_batch(batch_dir: Path) -> dict[str, Any]:
 
 
 def tasks_of(batch_dir: Path) -> list[RunTask]:
-    """The batch's runs as recorded in its directory."""
-    return [RunTask(**t) for t in read_batch(batch_dir)["tasks"]]
+    """The batch's runs as recorded in its directory.
+
+    ``batch.json`` stores the batch base once and, per run, only its id, point, replicate, seed and swept
+    parameters; each run's scenario is rebuilt here exactly as ``expand`` built it.  (Directories written
+    before this layout store every run's full config; they are read as they are.)
+    """
+    meta = read_batch(batch_dir)
+    configs: dict[int, dict[str, Any]] = {}
+    tasks = []
+    for t in meta["tasks"]:
+        if "config" in t:
+            tasks.append(RunTask(**t))
+            continue
+        point = int(t["point"])
+        if point not in configs:
+            configs[point] = point_config(meta["base"], t["params"])
+        tasks.append(RunTask(**t, config={**configs[point], "seed": t["seed"]}))
+    return tasks
+
+
+def task_record(task: RunTask) -> dict[str, Any]:
+    """What ``batch.json`` keeps of a run (its config is the base plus its parameters)."""
+    return {"run_id": task.run_id, "point": task.point, "replicate": task.replicate, "seed": task.seed,
+            "params": task.params}
 
 
 def prepare(spec_path: str | Path, out: Path, resume: bool) -> tuple[BatchSpec, list[RunTask]]:
     """Validate the spec, expand it and create (or check, on resume) the batch directory."""
     spec, base = load_spec(spec_path)
     tasks = expand(spec, base)
+    base = batch_base(base)
     fingerprint = spec_fingerprint(tasks)
     if out.exists() and (out / BATCH_FILE).is_file():
         if not resume:
@@ -83,7 +106,7 @@ def prepare(spec_path: str | Path, out: Path, resume: bool) -> tuple[BatchSpec, 
             "name": spec.name, "fingerprint": fingerprint, "created": datetime.now(UTC).isoformat(),
             "spec": spec.model_dump(mode="json"), "spec_file": str(spec_path),
             "versions": versions(), "git_commit": git_commit(),
-            "tasks": [vars(t) for t in tasks]})
+            "base": base, "tasks": [task_record(t) for t in tasks]})
     for stale in stale_temp_files(out / RUNS, STALE_TMP_SECONDS):  # debris of interrupted writes
         stale.unlink(missing_ok=True)
     return spec, tasks

@@ -81,11 +81,12 @@ def design_of(batch_dir: Path, spec: HypothesisSpec | str | Path) -> tuple[Hypot
     """The spec and its design; the base scenario comes from the batch's own record."""
     if not isinstance(spec, HypothesisSpec):
         spec, _ = load_spec(spec)
-    meta = json.loads((Path(batch_dir) / "batch.json").read_text())
-    first = meta["tasks"][0]  # point 0: the unchanged scenario with every arm
-    if first["point"] != 0 or first["params"]:
+    from abm.batch.runner import tasks_of
+
+    first = tasks_of(Path(batch_dir))[0]  # point 0: the unchanged scenario with every arm
+    if first.point != 0 or first.params:
         raise ConfigError(f"{batch_dir}: its first run is not an unchanged scenario; not a hypothesis batch")
-    return spec, expand(spec, first["config"])
+    return spec, expand(spec, first.config)
 
 
 # --------------------------------------------------------------------------- analysis

@@ -211,13 +211,14 @@ def load_dir(path: Path, label: str | None = None) -> list[Source]:
     if not is_batch_dir(path):
         raise FileNotFoundError(f"{path}: neither a batch directory (batch.json) nor a run directory "
                                 f"(manifest.json + trajectories.parquet)")
-    meta = json.loads((path / "batch.json").read_text())
-    tasks = meta["tasks"]
+    from abm.batch.runner import tasks_of
+
+    tasks = tasks_of(path)
     frame = with_derived(load_trajectories(path))
-    points = sorted({int(t["point"]) for t in tasks})
+    points = sorted({t.point for t in tasks})
     out = []
     for point in points:
-        config = next(t["config"] for t in tasks if int(t["point"]) == point)
+        config = next(t.config for t in tasks if t.point == point)
         scenario = validate_dict(config, origin=f"{path} point {point}")
         sub = frame[frame["point"] == point] if "point" in frame.columns else frame
         name = label or scenario.name
