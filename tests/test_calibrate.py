@@ -94,7 +94,7 @@ def test_resume_continues_to_the_same_posterior(tmp_path):
     assert len(post) == 8 and post["weight"].sum() == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("name", ["sle_trial", "synthetic_il6_small"])
+@pytest.mark.parametrize("name", ["sle_trial", "sle_persistence", "synthetic_il6_small"])
 def test_shipped_specs_resolve(name):
     """Every shipped calibration spec loads, has priors inside the parameter table and gives statistics."""
     from pathlib import Path
