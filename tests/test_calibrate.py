@@ -15,37 +15,6 @@ from abm.config.load import ConfigError, load  # noqa: E402
 TRUTH = 0.4  # disease.systemic_il6; prior uniform [0, 2] (plausible range), prior median 1.0
 
 
-def test_hinge_distance():
-    assert direction_cost(-20.0, "decrease") == 0.0
-    assert direction_cost(20.0, "decrease") > 0.0
-    assert direction_cost(1.0, "no_change") == 0.0
-
-
-def test_recovers_systemic_il6(tmp_path):
-    spec = {
-        "name": "test-synthetic",
-        "overrides": {"disease": {"preset": "sle"}, "tissue": {"width_voxels": 16, "height_voxels": 16},
-                      "simulation": {"burn_in_days": 3, "days": 1},
-                      "arms": {"untreated": {"control": "untreated"}}},
-        "parameters": ["disease.systemic_il6"],
-        "data": {"findings": ["BASE-SLE-TH17"], "synthetic": {"disease.systemic_il6": TRUTH}},
-        "population_size": 30, "generations": 3, "sampler": {"kind": "single"}, "seed": 3, "predictive_draws": 2,
-    }
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    res = run_calibration(path, tmp_path / "out")
-    row = res.summary.iloc[0]
-    assert abs(row["median"] - TRUTH) < abs(row["prior_median"] - TRUTH)
-    assert row["q05"] <= TRUTH <= row["q95"]
-    for name in ("posterior.csv", "marginals.png", "overlay.yaml", "report.md"):
-        assert (res.directory / name).is_file()
-    post = pd.read_csv(res.directory / "posterior.csv")
-    assert set(post.columns) == {"disease.systemic_il6", "weight"}
-    scenario = load(None, overlays=[res.directory / "overlay.yaml"])
-    assert scenario.disease.systemic_il6 == pytest.approx(row["median"])
-    assert "BASE-SLE-TH17" in (res.directory / "report.md").read_text()
-
-
 def _tiny_spec(tmp_path, name: str, **over) -> object:
     spec = {
         "name": name,
@@ -64,6 +33,30 @@ def _tiny_spec(tmp_path, name: str, **over) -> object:
 
 def _all_generations(directory) -> pd.DataFrame:
     return pd.read_csv(directory / "posterior_all_generations.csv")
+
+
+def test_hinge_distance():
+    assert direction_cost(-20.0, "decrease") == 0.0
+    assert direction_cost(20.0, "decrease") > 0.0
+    assert direction_cost(1.0, "no_change") == 0.0
+
+
+def test_recovers_systemic_il6(tmp_path):
+    path = _tiny_spec(tmp_path, "test-synthetic", population_size=30, generations=3, seed=3, predictive_draws=2,
+                      overrides={"disease": {"preset": "sle"}, "tissue": {"width_voxels": 16, "height_voxels": 16},
+                                 "simulation": {"burn_in_days": 3, "days": 1},
+                                 "arms": {"untreated": {"control": "untreated"}}})
+    res = run_calibration(path, tmp_path / "out")
+    row = res.summary.iloc[0]
+    assert abs(row["median"] - TRUTH) < abs(row["prior_median"] - TRUTH)
+    assert row["q05"] <= TRUTH <= row["q95"]
+    for name in ("posterior.csv", "marginals.png", "overlay.yaml", "report.md"):
+        assert (res.directory / name).is_file()
+    post = pd.read_csv(res.directory / "posterior.csv")
+    assert set(post.columns) == {"disease.systemic_il6", "weight"}
+    scenario = load(None, overlays=[res.directory / "overlay.yaml"])
+    assert scenario.disease.systemic_il6 == pytest.approx(row["median"])
+    assert "BASE-SLE-TH17" in (res.directory / "report.md").read_text()
 
 
 @pytest.mark.slow
