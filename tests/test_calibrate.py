@@ -102,3 +102,21 @@ def test_shipped_specs_resolve(name):
     findings, scenario, _ = load_for_spec(spec, path.parent, base)
     stats, skipped = statistics(findings, scenario)
     assert stats and not skipped
+
+
+@pytest.mark.parametrize("name", ["sle_trial", "sle_persistence"])
+def test_shipped_posterior_overlays_load_within_the_priors(name):
+    """The shipped posterior medians load as overlays of the default trial and lie inside their priors."""
+    from pathlib import Path
+
+    from abm.config.table import rows
+
+    root = Path(__file__).resolve().parent.parent
+    overlay = root / "configs" / "calibration" / "posteriors" / f"{name}.yaml"
+    scenario = load(root / "configs" / "default_trial.yaml", overlays=[overlay])
+    table = {r["key"]: r for r in rows(scenario.biology)}
+    values = yaml.safe_load(overlay.read_text())["biology"]
+    for section, keys in values.items():
+        for key, value in keys.items():
+            low, high = (float(v) for v in table[f"{section}.{key}"]["plausible"])
+            assert getattr(getattr(scenario.biology, section), key) == value and low <= value <= high
