@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from abm.batch.spec import JobQueue
 from abm.config.load import load_with_base
+from abm.sensitivity.spec import Parameter as VariedParameter
 
 
 class Strict(BaseModel):
@@ -17,18 +18,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Parameter(Strict):
+class Parameter(VariedParameter):
     """One calibrated parameter: key path, optional bounds (default: the plausible range), prior shape."""
 
-    key: str = Field(description="key path: 'systemic.regulatory_phagocyte_ido' (biology) or 'disease.systemic_il6'")
-    bounds: tuple[float, float] | None = Field(None, description="(low, high); default: the parameter table range")
     prior: Literal["uniform", "log_uniform"] = Field("uniform", description="prior over the bounds")
-
-    @model_validator(mode="after")
-    def _check(self) -> Parameter:
-        if self.bounds is not None and not self.bounds[0] < self.bounds[1]:
-            raise ValueError(f"parameters.{self.key}: low {self.bounds[0]} must be < high {self.bounds[1]}")
-        return self
 
 
 class Data(Strict):
