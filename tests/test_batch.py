@@ -386,25 +386,21 @@ def test_run_task_writes_parquet_and_record(tiny_tasks):
     assert len(list((out / BURNIN).glob("*.npz"))) == 1
 
 
-def test_failing_run_writes_error_record_and_a_later_success_clears_it(tiny_tasks, monkeypatch):
+def test_failing_run_writes_error_record_and_a_later_success_clears_it(tiny_tasks, monkeypatch,
+                                                                        make_run_fail):
     out, tasks = tiny_tasks
     task = tasks[0]
-    real = execute.trajectories_of
-
-    def boom(t, batch_dir):
-        raise RuntimeError("model blew up at step 7")
-
-    monkeypatch.setattr(execute, "trajectories_of", boom)
+    make_run_fail(task.run_id, RuntimeError("model blew up at step 7"))
     record = run_task(task, out)
     assert record["status"] == "failed"
     err = json.loads((out / RUNS / f"{task.run_id}.error.json").read_text())
     assert err["error"] == "RuntimeError: model blew up at step 7"
-    assert "Traceback" in err["traceback"] and "boom" in err["traceback"]
+    assert "Traceback" in err["traceback"] and "flaky" in err["traceback"]
     assert not (out / RUNS / f"{task.run_id}.json").exists()
     assert not (out / RUNS / f"{task.run_id}.parquet").exists()
     assert status(out).failed == [task.run_id]
 
-    monkeypatch.setattr(execute, "trajectories_of", real)
+    monkeypatch.undo()
     assert run_task(task, out)["status"] == "done"
     assert not (out / RUNS / f"{task.run_id}.error.json").exists()
     assert status(out).done == [task.run_id] and status(out).failed == []
@@ -567,15 +563,8 @@ def test_empty_batch_summary(tmp_path):
     assert (tmp_path / "out" / SUMMARY_FILE).is_file()
 
 
-def test_failing_run_does_not_stop_the_others(tmp_path, monkeypatch):
-    real = execute.trajectories_of
-
-    def flaky(task, batch_dir):
-        if task.run_id == "p00001-r0000":
-            raise FloatingPointError("overflow in field solver")
-        return real(task, batch_dir)
-
-    monkeypatch.setattr(execute, "trajectories_of", flaky)
+def test_failing_run_does_not_stop_the_others(tmp_path, monkeypatch, make_run_fail):
+    make_run_fail("p00001-r0000", FloatingPointError("overflow in field solver"))
     spec = write_spec(tmp_path / "spec.yaml", replicates=2, sweep={"grid": {DOSE: [5e5, 1e6]}})
     seen: list[dict] = []
     result = run_batch(spec, tmp_path / "out", backend="serial", progress=seen.append)
@@ -589,7 +578,7 @@ def test_failing_run_does_not_stop_the_others(tmp_path, monkeypatch):
         "p00000-r0000", "p00000-r0001", "p00001-r0001"}
 
     # --resume retries the failed run (and only it)
-    monkeypatch.setattr(execute, "trajectories_of", real)
+    monkeypatch.undo()
     again = run_batch(spec, tmp_path / "out", backend="serial", resume=True)
     assert again.ran == 1 and again.status.line() == "4 done, 0 failed, 0 pending of 4 runs"
     assert not (tmp_path / "out" / RUNS / "p00001-r0000.error.json").exists()

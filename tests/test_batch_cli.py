@@ -22,7 +22,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from abm.batch import execute
 from abm.batch.runner import BATCH_FILE, status
 from abm.batch.summary import SUMMARY_FILE, load_trajectories, summarise
 from abm.cli import app
@@ -115,15 +114,8 @@ def test_shards_then_status(runner, spec, tmp_path):
     assert res.stdout == f"{out}: 4 done, 0 failed, 0 pending of 4 runs\n"
 
 
-def test_a_shard_exit_code_counts_only_its_own_failures(runner, spec, tmp_path, monkeypatch):
-    real = execute.trajectories_of
-
-    def flaky(task, batch_dir):
-        if task.run_id == "p00000-r0000":  # in shard 0/2 (shard 1/2 is p00000-r0001, p00001-r0001)
-            raise RuntimeError("boom")
-        return real(task, batch_dir)
-
-    monkeypatch.setattr(execute, "trajectories_of", flaky)
+def test_a_shard_exit_code_counts_only_its_own_failures(runner, spec, tmp_path, make_run_fail):
+    make_run_fail("p00000-r0000", RuntimeError("boom"))  # shard 0/2; 1/2 is p00000-r0001, p00001-r0001
     out = tmp_path / "out"
     res = batch(runner, str(spec), "--out", str(out), "--shard", "0/2")
     assert res.exit_code == 1 and "1 done, 1 failed, 2 pending of 4 runs" in res.stdout
@@ -132,15 +124,8 @@ def test_a_shard_exit_code_counts_only_its_own_failures(runner, spec, tmp_path, 
     assert "3 done, 1 failed, 0 pending of 4 runs" in res.stdout and "belong to other shards" in res.stdout
 
 
-def test_failed_run_exit_code_status_and_summary(runner, spec, tmp_path, monkeypatch):
-    real = execute.trajectories_of
-
-    def flaky(task, batch_dir):
-        if task.run_id == "p00001-r0000":
-            raise RuntimeError("boom in arm msc")
-        return real(task, batch_dir)
-
-    monkeypatch.setattr(execute, "trajectories_of", flaky)
+def test_failed_run_exit_code_status_and_summary(runner, spec, tmp_path, monkeypatch, make_run_fail):
+    make_run_fail("p00001-r0000", RuntimeError("boom in arm msc"))
     out = tmp_path / "out"
     res = batch(runner, str(spec), "--out", str(out))
     assert res.exit_code == 1, res.output
@@ -164,7 +149,7 @@ def test_failed_run_exit_code_status_and_summary(runner, spec, tmp_path, monkeyp
     assert "failed p00001-r0000: RuntimeError: boom in arm msc" in res.stdout
 
     # --resume re-runs the failed run only; then everything is done and the exit code is 0
-    monkeypatch.setattr(execute, "trajectories_of", real)
+    monkeypatch.undo()
     res = batch(runner, str(spec), "--out", str(out), "--resume")
     assert res.exit_code == 0, res.output
     assert "4 done, 0 failed, 0 pending of 4 runs" in res.stdout
