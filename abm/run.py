@@ -7,6 +7,7 @@ random stream (common random numbers), so treated and control arms of one seed a
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -69,20 +70,14 @@ def burn_in_config(config: dict) -> dict:
     Two scenarios with equal ``burn_in_config`` (seed included) burn in to identical patients, so a batch
     shares one cached burn-in among them (``abm.batch.execute.burned_state``).
     """
-    data = {k: v for k, v in config.items() if k not in ("arms", "name", "findings")}
+    data = copy.deepcopy({k: v for k, v in config.items() if k not in ("arms", "name", "findings")})
     for path in TREATMENT_ONLY_KEYS:
         *parents, last = path.split(".")
         node = data
         for part in parents:
-            node = node.get(part) if isinstance(node, dict) else None
-            if node is None:
-                break
-        if isinstance(node, dict) and last in node:
-            node = data
-            for part in parents:  # copy along the path before deleting: the caller's mapping is untouched
-                node[part] = dict(node[part])
-                node = node[part]
-            del node[last]
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(last, None)
     return data
 
 

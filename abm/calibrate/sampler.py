@@ -90,7 +90,9 @@ def make_sampler(kind: str, seed: int, workers: int | None = None, scheduler: st
     if kind == "single":
         return SeededMappingSampler(map, seed)
     if kind == "multicore":
-        pool = ProcessPoolExecutor(max_workers=workers or multiprocessing.cpu_count(),
+        from abm.batch.backends import default_workers
+
+        pool = ProcessPoolExecutor(max_workers=workers or default_workers(),
                                    mp_context=multiprocessing.get_context("forkserver"))
         return SeededMappingSampler(pool.map, seed, close=pool.shutdown)
     if kind != "dask":
