@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from abm.config import ConfigError, dump_yaml, load
+from abm.config.names import inside
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="msc-abm: agent-based model of MSC immunomodulation in autoimmune disease.")
@@ -181,7 +182,7 @@ def batch(
     if out is None:
         from abm.batch.spec import load_spec
         try:
-            out = Path("runs") / "batches" / load_spec(spec_path)[0].name
+            out = inside(Path("runs"), "batches", load_spec(spec_path)[0].name)
         except ConfigError as exc:
             fail(str(exc))
     if prepare:

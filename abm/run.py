@@ -28,6 +28,7 @@ import pandas as pd
 import abm
 from abm import checkpoint, treatment
 from abm.config import Scenario, config_hash, to_dict
+from abm.config.names import inside
 from abm.model import MSCModel
 from abm.record import Recorder
 
@@ -261,4 +262,4 @@ def git_commit() -> str:
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:
     """``runs/<UTC time>-<name>-s<seed>``."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return root / f"{stamp}-{scenario.name}-s{scenario.seed}"
+    return inside(root, f"{stamp}-{scenario.name}-s{scenario.seed}")

@@ -324,6 +324,20 @@ def test_base_arms_are_respected(tmp_path):
     assert list(tasks[0].scenario().arms) == ["msc"]
 
 
+def test_a_sweep_key_naming_no_arm_is_refused(tmp_path):
+    """A misspelt arm (arms.mcs...) would add a default arm and leave the real one unswept."""
+    with pytest.raises(ConfigError, match=r"arms\.mcs: no such arm \(the arms are msc, untreated\)"):
+        plan(write_spec(tmp_path / "spec.yaml", sweep={"grid": {"arms.mcs.dose.cells_per_kg": [5e5]}}))
+
+
+def test_a_sweep_key_with_plus_adds_a_new_arm(tmp_path):
+    tasks = plan(write_spec(tmp_path / "spec.yaml", sweep={"grid": {"arms.+extra.dose.cells_per_kg": [5e5]}}))
+    arms = tasks[0].scenario().arms
+    assert list(arms) == ["msc", "untreated", "extra"] and arms["extra"].dose.cells_per_kg == 5e5
+    with pytest.raises(ConfigError, match="exists already"):
+        plan(write_spec(tmp_path / "spec.yaml", sweep={"grid": {"arms.+msc.dose.cells_per_kg": [5e5]}}))
+
+
 def test_fingerprint_changes_with_runs_only(tmp_path):
     a = plan(write_spec(tmp_path / "a.yaml", sweep={"grid": {DOSE: [5e5, 1e6]}}))
     same = plan(write_spec(tmp_path / "b.yaml", sweep={"grid": {DOSE: [5e5, 1e6]}}, summary_days=[2],

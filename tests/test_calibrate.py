@@ -87,6 +87,28 @@ def test_resume_continues_to_the_same_posterior(tmp_path):
     assert len(post) == 8 and post["weight"].sum() == pytest.approx(1.0)
 
 
+def test_resume_refuses_a_different_calibration(tmp_path):
+    """--resume with other parameters (or bounds, or data) is refused before anything is written."""
+    out = tmp_path / "c"
+    run_calibration(_tiny_spec(tmp_path, "a", generations=1), out)
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    others = {"bounds": {"parameters": [{"key": "disease.systemic_il6", "bounds": [0.0, 1.0]}]},
+              "key": {"parameters": ["disease.antigen_drive"]},
+              "data": {"data": {"findings": ["BASE-SLE-TH17"], "synthetic": {"disease.systemic_il6": 0.9}}}}
+    for label, over in others.items():
+        with pytest.raises(ConfigError, match="holds a different calibration"):
+            run_calibration(_tiny_spec(tmp_path, f"b-{label}", **over), out, resume=True)
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+
+
+def test_resume_refuses_a_directory_without_its_record(tmp_path):
+    out = tmp_path / "old"
+    out.mkdir()
+    (out / "abc.db").write_text("")
+    with pytest.raises(ConfigError, match="no record"):
+        run_calibration(_tiny_spec(tmp_path, "a"), out, resume=True)
+
+
 @pytest.mark.parametrize("name", ["sle_trial", "sle_persistence", "synthetic_il6_small"])
 def test_shipped_specs_resolve(name):
     """Every shipped calibration spec loads, has priors inside the parameter table and gives statistics."""

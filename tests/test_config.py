@@ -112,6 +112,26 @@ def test_overlays_apply_in_order_then_overrides(tmp_path):
     assert s.simulation.days == 50
 
 
+def test_an_overlay_or_override_naming_no_arm_is_refused(tmp_path):
+    """A misspelt arm in an overlay or override is an error, not a silently added default arm."""
+    cfg = write_yaml(tmp_path / "c.yaml", {"simulation": {"days": 30}})
+    typo = write_yaml(tmp_path / "typo.yaml", {"arms": {"mcs": {"dose": {"cells_per_kg": 2e6}}}})
+    with pytest.raises(ConfigError, match=r"overlay .*typo.yaml: arms\.mcs: no such arm.*arms\.\+mcs"):
+        load(cfg, overlays=[typo])
+    with pytest.raises(ConfigError, match=r"overrides: arms\.mcs: no such arm"):
+        load(cfg, overrides={"arms": {"mcs": {"dose": {"cells_per_kg": 2e6}}}})
+
+
+def test_an_overlay_changes_one_arm_and_keeps_the_default_others(tmp_path):
+    cfg = write_yaml(tmp_path / "c.yaml", {"simulation": {"days": 30}})
+    over = write_yaml(tmp_path / "o.yaml", {"arms": {"msc": {"dose": {"cells_per_kg": 2e6}},
+                                                 "+late": {"schedule": {"days": [7]}}}})
+    s = load(cfg, overlays=[over])
+    assert list(s.arms) == ["msc", "untreated", "late"]
+    assert s.arms["msc"].dose.cells_per_kg == 2e6 and s.arms["untreated"].control == "untreated"
+    assert s.arms["late"].schedule.days == [7]
+
+
 def test_missing_overlay_is_a_config_error(tmp_path):
     cfg = write_yaml(tmp_path / "s.yaml", {})
     with pytest.raises(ConfigError, match="no such config file"):

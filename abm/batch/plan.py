@@ -12,8 +12,8 @@ import numpy as np
 from scipy.stats import qmc
 
 from abm.batch.spec import BatchSpec, Sample
-from abm.config import ConfigError, Scenario, to_dict, validate_dict
-from abm.config.load import deep_merge
+from abm.config import ConfigError, Scenario, validate_dict
+from abm.config.load import merge_onto, with_default_arms
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,14 @@ def replicate_seeds(root_seed: int, replicates: int) -> list[int]:
 def batch_base(base: dict[str, Any]) -> dict[str, Any]:
     """The scenario mapping every point starts from: ``base``, with the default arms if it names none
     (sweeping one arm's keys must not drop the default control arm)."""
-    return base if "arms" in base else {**base, "arms": to_dict(Scenario())["arms"]}
+    return with_default_arms(base)
 
 
 def point_config(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """The scenario mapping of one sweep point: the batch base with the point's key paths set."""
     config = base
     for key, value in params.items():
-        config = deep_merge(config, nested(key, value))
+        config = merge_onto(config, nested(key, value), origin=f"sweep key {key}")
     return config
 
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from abm.config.names import RunName
+
 
 class Strict(BaseModel):
     """Unknown keys are errors."""
@@ -89,7 +91,7 @@ class Backend(Strict):
 class BatchSpec(Strict):
     """A validated batch specification."""
 
-    name: str = "batch"
+    name: RunName = "batch"
     base: str | None = Field(None, description="scenario YAML, relative to the spec file")
     overrides: dict[str, Any] = Field(default_factory=dict, description="nested overrides of the base")
     sweep: Sweep = Field(default_factory=Sweep)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from abm.config import Scenario
-from abm.config.load import ConfigError, deep_merge, validate_dict
+from abm.config.load import ConfigError, merge_onto, validate_dict
 from abm.config.table import SECTIONS, is_integer_valued, parameter_table, varied_parameter
 from abm.run import branch, burn_in, run_arm
 from abm.trials.compare import DIRECTIONS, SMALL_CHANGE_PCT, _arms, day0_value, window_mean, with_derived
@@ -91,7 +91,7 @@ def scenario_for(base: dict[str, Any], values: dict[str, float], priors: list[Pr
     """The base scenario with parameter values (key path -> value) and optionally a seed."""
     ints = {p.path for p in priors or [] if p.integer}
     vals = {k: (int(round(v)) if k in ints else float(v)) for k, v in values.items()}
-    data = deep_merge(copy.deepcopy(base), nested(vals))
+    data = merge_onto(copy.deepcopy(base), nested(vals), origin="calibration parameters")
     if seed is not None:
         data["seed"] = int(seed)
     return validate_dict(data, origin="calibration point")

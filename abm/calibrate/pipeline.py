@@ -27,7 +27,25 @@ from abm.calibrate.model import (
 )
 from abm.calibrate.sampler import make_sampler
 from abm.calibrate.spec import CalibrationSpec, load_calibration_spec
-from abm.config.load import ConfigError
+from abm.config.load import ConfigError, config_hash
+from abm.config.names import inside
+from abm.outdir import prepare_directory
+
+META_FILE = "calibration_inputs.json"
+"""What a calibration directory holds (its fingerprint); a resume must match it."""
+
+IDENTITY = ("priors", "statistics", "base_config_hash", "population_size", "replicates", "seed", "synthetic")
+"""Fingerprint keys that must match to resume: everything that shapes the ABC database's particles
+(the sampler kind and worker count do not: every sampler gives the same posterior)."""
+
+
+def fingerprint(spec: CalibrationSpec, scenario: Any, priors: list[Prior], stats: list[Any]) -> dict[str, Any]:
+    """The inputs that determine a calibration's particles, as plain data."""
+    return {"name": spec.name, "spec": spec.model_dump(mode="json"),
+            "priors": [[p.name, p.path, p.low, p.high, p.shape] for p in priors],
+            "statistics": [s.key for s in stats], "base_config_hash": config_hash(scenario),
+            "population_size": spec.population_size, "replicates": spec.replicates, "seed": spec.seed,
+            "synthetic": spec.data.synthetic}
 
 
 @dataclass
@@ -58,17 +76,16 @@ def run_calibration(spec_path: str | Path, out: str | Path | None = None, worker
     t0 = time.perf_counter()
     spec_path = Path(spec_path)
     spec, base = load_calibration_spec(spec_path)
-    out = Path(out) if out else Path("runs") / "calibration" / spec.name
+    out = Path(out) if out else inside(Path("runs"), "calibration", spec.name)
     db_file = out / "abc.db"
-    if db_file.exists() and not resume:
-        raise ConfigError(f"{out}: a calibration is already there; use --resume to continue it or choose --out")
-    out.mkdir(parents=True, exist_ok=True)
     priors = resolve_priors(spec, base)
     findings, scenario, every = load_for_spec(spec, spec_path.parent, base)
     stats, skipped = statistics(findings, scenario)
     if not stats:
         raise ConfigError("data.findings: none of the findings gives a summary statistic on this scenario: "
                           + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
+    prepare_directory(out, META_FILE, "calibration", resume, fingerprint(spec, scenario, priors, stats),
+                      list(IDENTITY))
     model = Model(base, priors, stats, spec.replicates)
     prior = pyabc.Distribution(**{p.name: p.rv() for p in priors})
     np.random.seed(spec.seed)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from abm.batch.spec import JobQueue
 from abm.config.load import load_with_base
+from abm.config.names import RunName
 from abm.sensitivity.spec import Parameter as VariedParameter
 
 
@@ -49,7 +50,7 @@ class Sampler(Strict):
 class CalibrationSpec(Strict):
     """A validated calibration specification."""
 
-    name: str = "calibration"
+    name: RunName = "calibration"
     base: str | None = Field(None, description="scenario YAML, relative to the spec file")
     overrides: dict[str, Any] = Field(default_factory=dict, description="nested overrides of the base (speed)")
     parameters: list[str | Parameter] = Field(min_length=1, description="key paths (or {key, bounds, prior})")

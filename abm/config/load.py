@@ -90,6 +90,44 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+NEW_ARM = "+"
+"""Prefix of an arm name in an overlay, override or sweep path that adds a new arm (``arms.+name``)."""
+
+
+def with_default_arms(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the default arms written out if it names none (changing one arm must not drop the
+    default others)."""
+    return data if "arms" in data else {**data, "arms": to_dict(Scenario())["arms"]}
+
+
+def merge_onto(base: dict[str, Any], over: dict[str, Any], origin: str) -> dict[str, Any]:
+    """Merge an overlay, override or sweep point onto a scenario mapping whose arms already exist.
+
+    Every arm ``over`` names must be an arm of ``base`` (a misspelt arm would otherwise add a new arm with
+    default treatment and leave the real one unchanged); ``+name`` adds a new arm explicitly.
+    Raises :class:`ConfigError` naming the arm and the arms there are.
+    """
+    arms = over.get("arms")
+    if not isinstance(arms, dict):
+        return deep_merge(base, over)
+    base = with_default_arms(base)
+    known = base["arms"] if isinstance(base["arms"], dict) else {}
+    named: dict[str, Any] = {}
+    for name, value in arms.items():
+        name = str(name)
+        if name.startswith(NEW_ARM):
+            new = name[len(NEW_ARM):]
+            if new in known:
+                raise ConfigError(f"{origin}: arms.{name}: arm {new!r} exists already; write arms.{new} to change it")
+            named[new] = value
+        elif name in known:
+            named[name] = value
+        else:
+            raise ConfigError(f"{origin}: arms.{name}: no such arm (the arms are {', '.join(sorted(known))}); "
+                              f"write arms.{NEW_ARM}{name} to add a new arm")
+    return deep_merge(base, {**over, "arms": named})
+
+
 def load(path: str | Path | None = None, overlays: list[str | Path] | None = None,
          overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario file (or the defaults when ``path`` is None), applying overlay files in order,
@@ -101,8 +139,8 @@ def load(path: str | Path | None = None, overlays: list[str | Path] | None = Non
     if path is not None:
         data = _read_with_extends(Path(path), seen=())
     for overlay in overlays or []:
-        data = deep_merge(data, read_yaml(overlay))
-    data = deep_merge(data, overrides or {})
+        data = merge_onto(data, read_yaml(overlay), origin=f"overlay {overlay}")
+    data = merge_onto(data, overrides or {}, origin="overrides")
     return validate_dict(data, origin=str(path) if path else "defaults")
 
 
@@ -136,7 +174,8 @@ def load_with_base(path: str | Path, model: type, kind: str) -> tuple[Any, dict[
         if not base_path.is_file():
             raise ConfigError(f"{path}: base: no such scenario {base_path}")
         base = _read_with_extends(base_path, seen=(base_path,))
-    return spec, deep_merge(base, spec.overrides)
+        return spec, merge_onto(base, spec.overrides, origin=f"{path}: overrides")
+    return spec, spec.overrides
 
 
 def to_dict(scenario: Scenario) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from pydantic import Field, field_validator, model_validator
 
 from abm.config.biology import Biology
 from abm.config.disease import Disease
+from abm.config.names import RunName
 from abm.config.param import Section, param
 from abm.config.treatment import Treatment
 
@@ -56,7 +57,7 @@ class Patient(Section):
 class Scenario(Section):
     """A complete, validated scenario."""
 
-    name: str = param("scenario", "-", "label used in run directories and reports")
+    name: RunName = param("scenario", "-", "label used in run directories and reports")
     seed: int = param(20261127, "-", "root seed of numpy SeedSequence", ge=0)
     simulation: Simulation = Field(default_factory=Simulation)
     tissue: Tissue = Field(default_factory=Tissue)

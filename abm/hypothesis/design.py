@@ -24,7 +24,7 @@ from typing import Any
 
 from abm.batch.plan import nested
 from abm.config import Scenario, to_dict, validate_dict
-from abm.config.load import ConfigError, deep_merge
+from abm.config.load import ConfigError, deep_merge, merge_onto
 from abm.hypothesis.spec import HypothesisSpec, parse_outcome
 
 SCENARIO_FILE = "scenario.yaml"
@@ -126,7 +126,7 @@ def expand(spec: HypothesisSpec, base: dict[str, Any]) -> Design:
     for i, point in enumerate(points):
         config = scenario
         for path, value in point.items():
-            config = deep_merge(config, nested(path, value))
+            config = merge_onto(config, nested(path, value), origin=f"factor key {path}")
         validate_dict(config, origin=f"hypothesis {spec.name} point {i} {point}")
     reference = Cell("full", {}, 0, spec.reference)
     control = Cell("control", {}, 0, spec.control)

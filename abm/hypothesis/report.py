@@ -26,6 +26,7 @@ import yaml
 
 from abm.batch.summary import load_trajectories
 from abm.config.load import ConfigError
+from abm.config.names import inside
 from abm.hypothesis import stats
 from abm.hypothesis.design import SCENARIO_FILE, Design, expand
 from abm.hypothesis.spec import HypothesisSpec, load_spec, outcome_label, parse_outcome
@@ -373,7 +374,7 @@ def run_hypothesis(spec_path: str | Path, out_dir: str | Path | None = None, bac
 
     if out_dir is None:
         spec, _ = load_spec(spec_path)
-        out_dir = Path("runs") / "hypotheses" / spec.name
+        out_dir = inside(Path("runs"), "hypotheses", spec.name)
     out_dir = Path(out_dir)
     spec, _design, batch_yaml = prepare(spec_path, out_dir, resume)
     run_batch(batch_yaml, out_dir / BATCH_DIR, backend=backend, workers=workers, resume=resume,

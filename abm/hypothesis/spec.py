@@ -27,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from abm.batch.spec import Backend
+from abm.config.names import RunName
 from abm.config.treatment import Blockades, Treatment
 
 ARM_KEYS = frozenset(Treatment.model_fields)
@@ -112,7 +113,7 @@ class Factor(Strict):
 class HypothesisSpec(Strict):
     """A validated hypothesis specification."""
 
-    name: str = "hypothesis"
+    name: RunName = "hypothesis"
     base: str | None = Field(None, description="scenario YAML, relative to the spec file")
     overrides: dict[str, Any] = Field(default_factory=dict, description="nested overrides of the base")
     reference: str = Field("msc", description="the full-mechanism arm of the base scenario")

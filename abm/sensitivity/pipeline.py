@@ -5,18 +5,17 @@ Everything but the evaluation is the same for the model and for a registered tes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from abm.batch.execute import write_json
 from abm.config.load import ConfigError
+from abm.config.names import inside
+from abm.outdir import prepare_directory
 from abm.sensitivity import analyse as an
 from abm.sensitivity.evaluate import BatchEvaluator, Evaluation, FunctionEvaluator, PointFunction
 from abm.sensitivity.functions import FUNCTIONS
@@ -59,23 +58,6 @@ def plan(spec: SensitivitySpec, base: dict[str, Any]) -> tuple[Problem, np.ndarr
     return problem, X, points(problem, X)
 
 
-def prepare_directory(out: Path, resume: bool, fingerprint: dict[str, Any]) -> None:
-    """Create the output directory, or check (on resume) that it holds the same analysis."""
-    meta = out / META_FILE
-    if meta.is_file():
-        if not resume:
-            raise ConfigError(f"{out}: sensitivity directory exists; pass --resume to continue it")
-        old = json.loads(meta.read_text())
-        for key in ("problem", "method", "n", "seed", "replicates", "second_order", "num_levels", "function"):
-            if old.get(key) != fingerprint.get(key):
-                raise ConfigError(f"{out}: holds a different analysis ({key}: {old.get(key)!r} there, "
-                                  f"{fingerprint.get(key)!r} now); use another --out")
-    elif out.exists() and any(out.iterdir()):
-        raise ConfigError(f"{out}: exists and is not a sensitivity directory; use another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(meta, {**fingerprint, "updated": datetime.now(UTC).isoformat()})
-
-
 def run_sensitivity(spec_path: str | Path, out: Path | None = None, *, backend: str | None = None,
                     workers: int | None = None, scheduler: str | None = None, resume: bool = False,
                     shard: tuple[int, int] | None = None, prepare_only: bool = False,
@@ -89,7 +71,7 @@ def run_sensitivity(spec_path: str | Path, out: Path | None = None, *, backend: 
     ``prepare_only`` creates the directory and plans the batch's runs (before job-array slices).
     """
     spec, base = load_sensitivity_spec(spec_path)
-    out = Path(out) if out is not None else Path("runs") / "sensitivity" / spec.name
+    out = Path(out) if out is not None else inside(Path("runs"), "sensitivity", spec.name)
     problem, X, pts = plan(spec, base)
     fingerprint = {"name": spec.name, "spec_file": str(spec_path), "spec": spec.model_dump(mode="json"),
                    "method": spec.method, "n": spec.n, "seed": spec.seed, "replicates": spec.replicates,
@@ -97,7 +79,8 @@ def run_sensitivity(spec_path: str | Path, out: Path | None = None, *, backend: 
                    "problem": {"names": problem.names, "paths": problem.paths,
                                "bounds": [list(b) for b in problem.bounds]},
                    "n_points": len(pts), "salib": _salib_version()}
-    prepare_directory(out, resume or prepare_only, fingerprint)
+    prepare_directory(out, META_FILE, "sensitivity analysis", resume or prepare_only, fingerprint,
+                      ["problem", "method", "n", "seed", "replicates", "second_order", "num_levels", "function"])
     samples = pd.DataFrame(X, columns=problem.names)
     samples.index.name = "point"
     samples.to_csv(out / "samples.csv")

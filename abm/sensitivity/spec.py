@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from abm.batch.spec import Backend
+from abm.config.names import RunName
 
 ARM_STATS = ("ratio_baseline", "ratio_peak", "ratio_time_to_peak_days", "ratio_auc_vs_baseline")
 DAY_STAT = re.compile(r"^(ratio|treg_pct|th17_pct)_day(\d+(?:\.\d+)?)$")
@@ -65,7 +66,7 @@ class Output(Strict):
 class SensitivitySpec(Strict):
     """A validated sensitivity specification."""
 
-    name: str = "sensitivity"
+    name: RunName = "sensitivity"
     method: Literal["morris", "sobol"]
     base: str | None = Field(None, description="scenario YAML, relative to the spec file")
     overrides: dict[str, Any] = Field(default_factory=dict, description="nested overrides of the base")
