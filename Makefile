@@ -5,7 +5,7 @@ VENV  ?= .venv
 BIN   := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint bench docs clean
+.PHONY: venv demo test lint bench docs golden clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,10 @@ lint: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_model.py
+
+# Regenerate the golden trajectories after a deliberate change of behaviour (commit them on their own).
+golden: venv
+	$(BIN)/python tests/golden.py --regenerate
 
 docs: venv
 	@mkdir -p docs
