@@ -39,7 +39,7 @@ golden: venv
 docs: venv
 	@mkdir -p docs
 	$(BIN)/abm config table > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
-	$(BIN)/python -m abm.mechanisms > docs/mechanisms.md
+	$(BIN)/python -m abm.biology.mechanisms > docs/mechanisms.md
 	@mv docs/parameters.md.tmp docs/parameters.md
 
 clean:

@@ -6,7 +6,7 @@
 
 Time: ``t_h`` counts hours from the first treatment day (negative during burn-in); one step is
 ``simulation.dt_h`` hours (Mesa's own ``model.time`` counts steps).  All randomness comes from
-``self.rngs``: one numpy Generator per process (:mod:`abm.streams`), spawned from one seed.
+``self.rngs``: one numpy Generator per process (:mod:`abm.engine.streams`), spawned from one seed.
 """
 
 from __future__ import annotations
@@ -16,14 +16,16 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from abm import compartments, mechanisms, populations, treatment
+from abm.biology import compartments, mechanisms, secretion
+from abm.biology import dosing as treatment
+from abm.biology.levels import Levels
+from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.config import MEDIATORS, Scenario, Treatment
-from abm.fields import SteadyStateSolver
-from abm.rules import bcells, macrophages, msc, secretion, tcells
-from abm.rules.common import per_h
-from abm.rules.levels import Levels
-from abm.space import TissueSpace
-from abm.streams import Streams
+from abm.engine import populations
+from abm.engine.fields import SteadyStateSolver
+from abm.engine.hazards import per_h
+from abm.engine.space import TissueSpace
+from abm.engine.streams import Streams
 
 UNTREATED = Treatment(control="untreated")
 

@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.config import MEDIATORS
-from abm.rules import bcells, macrophages, msc, tcells
 
 
 def _ratio(num: float, den: float) -> float:

@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 import abm
-from abm import checkpoint, treatment
+from abm import checkpoint
+from abm.biology import dosing as treatment
 from abm.config import Scenario, config_hash, to_dict
 from abm.config.names import inside
 from abm.model import MSCModel
@@ -69,7 +70,7 @@ def burn_in_config(config: dict) -> dict:
     """The part of a scenario mapping the burn-in depends on: no arms, name, findings or treatment-only keys.
 
     Two scenarios with equal ``burn_in_config`` (seed included) burn in to identical patients, so a batch
-    shares one cached burn-in among them (``abm.batch.execute.burned_state``).
+    shares one cached burn-in among them (``abm.experiments.batch.execute.burned_state``).
     """
     data = copy.deepcopy({k: v for k, v in config.items() if k not in ("arms", "name", "findings")})
     for path in TREATMENT_ONLY_KEYS:

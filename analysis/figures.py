@@ -43,7 +43,7 @@ try:
 except ImportError:  # run as `python analysis/figures.py` from a checkout without an installed abm
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from abm.batch.summary import load_trajectories  # noqa: E402
+from abm.experiments.batch.summary import load_trajectories  # noqa: E402
 from abm.viz import animate as anim  # noqa: E402
 
 PCT = "% of CD4⁺ T cells"

@@ -44,10 +44,10 @@ import scipy
 from mesa_baseline import PerObjectTCellModel, VectorisedTCells, setup_from_model
 
 from abm import run as runner
+from abm.biology import secretion
 from abm.config import Scenario, validate_dict
-from abm.fields import SteadyStateSolver
+from abm.engine.fields import SteadyStateSolver
 from abm.model import MSCModel
-from abm.rules import secretion
 
 MIB = 1024.0**2
 REPO = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ Both versions do the same three things to the same T cells on the same fields, o
 
 1. **sensing**: read the six mediator levels at the cell's voxel;
 2. **fate**: a naive cell becomes Treg or Th17 with the competing hazards of
-   :func:`abm.rules.tcells.treg_induction` and :func:`abm.rules.tcells.th17_induction`
+   :func:`abm.biology.rules.tcells.treg_induction` and :func:`abm.biology.rules.tcells.th17_induction`
    (the model's own laws, imported, not copied);
 3. **motility**: move with volume exclusion (one cell per voxel).
 
@@ -15,8 +15,8 @@ fields as Mesa property layers, each agent doing the three things in its own ``s
 to a random empty Moore neighbour), all stepped through ``model.agents.shuffle_do("step")``.
 
 ``VectorisedTCells`` is the equivalent in the abm style: the T cells are one
-:class:`abm.populations.Population`, sensing is :meth:`abm.space.TissueSpace.sample`, fates are
-:func:`abm.rules.common.competing_fates`, and motility is :meth:`abm.space.TissueSpace.jump`
+:class:`abm.engine.populations.Population`, sensing is :meth:`abm.engine.space.TissueSpace.sample`, fates are
+:func:`abm.engine.hazards.competing_fates`, and motility is :meth:`abm.engine.space.TissueSpace.jump`
 (a Gaussian jump of the model's T-cell step length, exclusion resolved for all cells at once).
 
 Both are built from one :class:`Setup` (grid, fields, positions, states) so that the comparison
@@ -33,13 +33,13 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Cell, CellAgent, OrthogonalMooreGrid
 
-from abm import populations
+from abm.biology.levels import Levels
+from abm.biology.parameters import TCells
+from abm.biology.rules.tcells import NAIVE, TH17, TREG, th17_induction, treg_induction
 from abm.config import MEDIATORS
-from abm.config.biology import TCells
-from abm.rules.common import competing_fates
-from abm.rules.levels import Levels
-from abm.rules.tcells import NAIVE, TH17, TREG, th17_induction, treg_induction
-from abm.space import TissueSpace
+from abm.engine import populations
+from abm.engine.hazards import competing_fates
+from abm.engine.space import TissueSpace
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 def make_run_fail(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, BaseException], None]:
     """``make_run_fail(run_id, error)``: that batch run raises ``error`` inside the worker's model code;
     every other run is real.  ``monkeypatch.undo()`` makes it real again."""
-    from abm.batch import execute
+    from abm.experiments.batch import execute
 
     real = execute.trajectories_of
 

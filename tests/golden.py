@@ -39,8 +39,8 @@ def shipped_scenarios() -> dict[str, Path]:
 
 def trajectory(path: Path) -> pd.DataFrame:
     """The golden run of one scenario file: every arm, one row a day, all recorded columns."""
-    from abm.calibrate.model import simulate
     from abm.config import load
+    from abm.experiments.calibrate.model import simulate
 
     scenario = load(path, overrides={**SHORTEN, "seed": SEED})
     return simulate(scenario, run_id=path.stem).drop(columns=["run_id", "wall_s"], errors="ignore")

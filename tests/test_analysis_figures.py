@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abm.batch.runner import run_batch
 from abm.config import validate_dict
+from abm.experiments.batch.runner import run_batch
 from abm.run import run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""Batch layer (abm.batch): spec validation, expansion, seeds, shards, run files, resume, summary.
+"""Batch layer (abm.experiments.batch): spec validation, expansion, seeds, shards, run files, resume, summary.
 
 Everything here runs in this process on the serial backend with tiny scenarios (16x16 tissue,
 2-day burn-in, 4-day arms), so a run takes a fraction of a second.  The process-pool and Dask
@@ -21,9 +21,10 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.batch import execute
-from abm.batch.execute import BURNIN, RUNS, run_task
-from abm.batch.plan import (
+from abm.config import ConfigError
+from abm.experiments.batch import execute
+from abm.experiments.batch.execute import BURNIN, RUNS, run_task
+from abm.experiments.batch.plan import (
     RunTask,
     expand,
     nested,
@@ -33,9 +34,9 @@ from abm.batch.plan import (
     shard,
     spec_fingerprint,
 )
-from abm.batch.runner import BATCH_FILE, prepare, run_batch, status, tasks_of
-from abm.batch.spec import BatchSpec, Sample, load_spec
-from abm.batch.summary import (
+from abm.experiments.batch.runner import BATCH_FILE, prepare, run_batch, status, tasks_of
+from abm.experiments.batch.spec import BatchSpec, Sample, load_spec
+from abm.experiments.batch.summary import (
     SUMMARY_FILE,
     arm_statistics,
     load_trajectories,
@@ -43,7 +44,6 @@ from abm.batch.summary import (
     summarise,
     write_summary,
 )
-from abm.config import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 DOSE = "arms.msc.dose.cells_per_kg"

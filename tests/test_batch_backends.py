@@ -1,4 +1,4 @@
-"""Batch backends (abm.batch.backends): serial, local process pool and Dask give identical files,
+"""Batch backends (abm.experiments.batch.backends): serial, local process pool and Dask give identical files,
 and a batch survives a worker that is killed while it runs.
 
 The reference is one serial batch of 4 doses x 3 replicates (20x20 tissue, 2-day burn-in, 8-day
@@ -23,11 +23,11 @@ import psutil
 import pytest
 import yaml
 
-from abm.batch import backends
-from abm.batch.execute import RUNS
-from abm.batch.runner import prepare, run_batch, status
-from abm.batch.spec import Backend
-from abm.batch.summary import load_trajectories, summarise, write_summary
+from abm.experiments.batch import backends
+from abm.experiments.batch.execute import RUNS
+from abm.experiments.batch.runner import prepare, run_batch, status
+from abm.experiments.batch.spec import Backend
+from abm.experiments.batch.summary import load_trajectories, summarise, write_summary
 
 REPO = Path(__file__).resolve().parent.parent
 DOSE = "arms.msc.dose.cells_per_kg"

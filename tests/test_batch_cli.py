@@ -22,9 +22,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from abm.batch.runner import BATCH_FILE, status
-from abm.batch.summary import SUMMARY_FILE, load_trajectories, summarise
 from abm.cli import app
+from abm.experiments.batch.runner import BATCH_FILE, status
+from abm.experiments.batch.summary import SUMMARY_FILE, load_trajectories, summarise
 
 REPO = Path(__file__).resolve().parent.parent
 DOSE = "arms.msc.dose.cells_per_kg"

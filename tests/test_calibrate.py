@@ -8,9 +8,9 @@ import yaml
 
 pytest.importorskip("pyabc")
 
-from abm.calibrate.model import direction_cost  # noqa: E402
-from abm.calibrate.pipeline import run_calibration  # noqa: E402
 from abm.config.load import ConfigError, load  # noqa: E402
+from abm.experiments.calibrate.model import direction_cost  # noqa: E402
+from abm.experiments.calibrate.pipeline import run_calibration  # noqa: E402
 
 TRUTH = 0.4  # disease.systemic_il6; prior uniform [0, 2] (plausible range), prior median 1.0
 
@@ -114,8 +114,8 @@ def test_shipped_specs_resolve(name):
     """Every shipped calibration spec loads, has priors inside the parameter table and gives statistics."""
     from pathlib import Path
 
-    from abm.calibrate.model import load_for_spec, resolve_priors, statistics
-    from abm.calibrate.spec import load_calibration_spec
+    from abm.experiments.calibrate.model import load_for_spec, resolve_priors, statistics
+    from abm.experiments.calibrate.spec import load_calibration_spec
 
     path = Path(__file__).resolve().parent.parent / "configs" / "calibration" / f"{name}.yaml"
     spec, base = load_calibration_spec(path)

@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.biology.disease import load_preset
 from abm.config import (
     ConfigError,
     Scenario,
@@ -20,7 +21,6 @@ from abm.config import (
     to_dict,
     validate_dict,
 )
-from abm.config.disease import load_preset
 from abm.config.load import deep_merge
 
 

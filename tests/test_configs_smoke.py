@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from abm import treatment
+from abm.biology import dosing as treatment
 from abm.cli import app
 from abm.config import load
 from abm.run import run_scenario

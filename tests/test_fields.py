@@ -1,4 +1,4 @@
-"""Tests for the steady-state cytokine field solver (abm.fields)."""
+"""Tests for the steady-state cytokine field solver (abm.engine.fields)."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import k0
 
-from abm import fields
-from abm.fields import SteadyStateSolver
+from abm.engine import fields
+from abm.engine.fields import SteadyStateSolver
 
 
 def apply_operator(c: np.ndarray, diff: np.ndarray, loss: np.ndarray, h: float) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Hypothesis tests (abm.hypothesis): statistics against scipy/statsmodels and hand computations, spec
+"""Hypothesis tests (abm.experiments.hypothesis): statistics against scipy/statsmodels and hand computations, spec
 expansion, and a tiny end-to-end run on the serial backend."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import yaml
 from scipy import stats as sps
 
 from abm.config import ConfigError
-from abm.hypothesis import stats
-from abm.hypothesis.design import expand
-from abm.hypothesis.spec import HypothesisSpec, parse_outcome
+from abm.experiments.hypothesis import stats
+from abm.experiments.hypothesis.design import expand
+from abm.experiments.hypothesis.spec import HypothesisSpec, parse_outcome
 
 RNG = np.random.default_rng(42)
 DIFFS = RNG.normal(0.7, 1.3, size=12)
@@ -138,7 +138,7 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from abm.hypothesis import run_hypothesis
+    from abm.experiments.hypothesis import run_hypothesis
 
     root = tmp_path_factory.mktemp("hyp")
     spec = root / "spec.yaml"
@@ -170,7 +170,7 @@ def test_end_to_end_no_msc_removes_everything_noop_nothing(tiny_run):
 
 
 def test_end_to_end_resume_and_reanalyse(tiny_run):
-    from abm.hypothesis import analyse, run_hypothesis
+    from abm.experiments.hypothesis import analyse, run_hypothesis
 
     spec, out, frame = tiny_run
     with pytest.raises(ConfigError, match="--resume"):

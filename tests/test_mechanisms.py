@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from abm import mechanisms as mech
+from abm.biology import mechanisms as mech
+from abm.biology.levels import Levels
 from abm.config import MEDIATORS, Biology, Blockades
-from abm.rules.levels import Levels
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "mechanisms.md"
 
@@ -32,11 +32,11 @@ def test_every_rate_law_of_the_rule_modules_is_found():
         found.update(mech.rule_reads(module))
     registered = {rule for rules in mech.SPEC.values() for rule in rules if rule in found}
     assert set(found) == registered
-    assert "abm.rules.tcells.pge2_on_th17" not in found  # a helper: merged into th17_induction
-    assert found["abm.rules.tcells.th17_induction"]["helpers"] == ["pge2_on_th17"]
-    assert "tcells.pge2_suppress_k" in found["abm.rules.tcells.th17_induction"]["parameters"]
-    assert found["abm.rules.msc.licensing"]["signals"] == {"infl"}
-    assert found["abm.rules.bcells.to_plasma"]["signals"] == {"infl", "pge2", "contact"}
+    assert "abm.biology.rules.tcells.pge2_on_th17" not in found  # a helper: merged into th17_induction
+    assert found["abm.biology.rules.tcells.th17_induction"]["helpers"] == ["pge2_on_th17"]
+    assert "tcells.pge2_suppress_k" in found["abm.biology.rules.tcells.th17_induction"]["parameters"]
+    assert found["abm.biology.rules.msc.licensing"]["signals"] == {"infl"}
+    assert found["abm.biology.rules.bcells.to_plasma"]["signals"] == {"infl", "pge2", "contact"}
 
 
 # ----------------------------------------------------------------------------- the checker can fail
@@ -47,14 +47,14 @@ def _problems_after(graph, edit):
 
 
 def test_dropping_an_acts_edge_is_reported(graph):
-    rule = "abm.rules.tcells.treg_induction"
+    rule = "abm.biology.rules.tcells.treg_induction"
     problems = _problems_after(graph, lambda g: g.remove_edge("ido", "naive -> Treg", key=rule))
     assert any(f"{rule} reads 'ido'" in p for p in problems), problems
     assert any("tcells.kynurenine_treg_boost" in p for p in problems), problems
 
 
 def test_an_edge_the_rule_does_not_read_is_reported(graph):
-    rule = "abm.rules.macrophages.to_m2"
+    rule = "abm.biology.rules.macrophages.to_m2"
     problems = _problems_after(graph, lambda g: g.add_edge(
         "il6", "M1 -> M2", key=rule, kind="acts", sign=mech.OPPOSES, rule=rule, parameters=[], source=""))
     assert any("does not read 'il6'" in p for p in problems), problems
@@ -62,16 +62,17 @@ def test_an_edge_the_rule_does_not_read_is_reported(graph):
 
 def test_a_missing_or_extra_parameter_is_reported(graph):
     def drop(g):
-        g.edges["pge2", "naive -> Th17", "abm.rules.tcells.th17_induction"]["parameters"].remove(
+        g.edges["pge2", "naive -> Th17", "abm.biology.rules.tcells.th17_induction"]["parameters"].remove(
             "tcells.pge2_low_k")
     assert any("tcells.pge2_low_k" in p for p in _problems_after(graph, drop))
 
     def add(g):
-        g.edges["infl", "MSC licensing", "abm.rules.msc.licensing"]["parameters"].append("msc.efferocytosis_per_h")
+        edge = g.edges["infl", "MSC licensing", "abm.biology.rules.msc.licensing"]
+        edge["parameters"].append("msc.efferocytosis_per_h")
     assert any("does not read it" in p for p in _problems_after(graph, add))
 
     def misspell(g):
-        g.edges["efferocytosis", "macrophage -> IDO+", "abm.rules.msc.step_tissue"]["parameters"] = [
+        g.edges["efferocytosis", "macrophage -> IDO+", "abm.biology.rules.msc.step_tissue"]["parameters"] = [
             "msc.efferocytosis_per_hour", "msc.efferocytosis_radius_voxels"]
     assert any("not in the schema" in p for p in _problems_after(graph, misspell))
 
@@ -93,13 +94,13 @@ def test_blockade_mismatch_is_reported(graph):
 
 def test_wrong_citation_is_reported(graph):
     def cite(g):
-        g.edges["ido", "naive -> Treg", "abm.rules.tcells.treg_induction"]["source"] = "Munn DH 1999 J Exp Med"
+        g.edges["ido", "naive -> Treg", "abm.biology.rules.tcells.treg_induction"]["source"] = "Munn DH 1999 J Exp Med"
     assert any("not cited" in p for p in _problems_after(graph, cite))
 
 
 def test_an_uncited_signal_is_reported(graph):
     def blank(g):
-        g.edges["ido", "naive -> Treg", "abm.rules.tcells.treg_induction"]["source"] = ""
+        g.edges["ido", "naive -> Treg", "abm.biology.rules.tcells.treg_induction"]["source"] = ""
     assert any("has no source" in p for p in _problems_after(graph, blank))
 
 
@@ -120,7 +121,7 @@ ARGS = {"contacts": 0.0, "treg_contacts": 0.0, "ido_pos": False, "licensed": Fal
         "suppression": 0.0, "th17_fraction": 0.01, "treg_fraction": 0.07, "proliferation_factor": 1.0,
         "treg_function": 1.0}
 GRID = [0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0]
-INVERTED = {"abm.rules.tcells.treg_suppression"}
+INVERTED = {"abm.biology.rules.tcells.treg_suppression"}
 """Rules that return a suppressed fraction, which their transition's rate multiplies as (1 - it)."""
 
 
@@ -162,7 +163,7 @@ def test_signs_agree_with_the_rate_laws(graph):
             assert (steps > 1e-15).any() and (steps < -1e-15).any(), (u, d["rule"], rates)
         checked += 1
     assert checked >= 20
-    from abm.rules.tcells import th17_expansion
+    from abm.biology.rules.tcells import th17_expansion
     s = Levels(*[0.5] * len(MEDIATORS))
     assert th17_expansion(Biology().tcells, s, 1.0, 0.5, 0.01) < th17_expansion(Biology().tcells, s, 1.0, 0.0, 0.01)
 
@@ -193,10 +194,10 @@ def test_mechanism_table(graph):
     assert list(table.columns) == ["mediator", "acts on", "sign", "rule", "parameters", "source"]
     assert len(table) == sum(d["kind"] == "acts" for *_, d in graph.edges(data=True))
     row = table[(table["mediator"] == "ido") & (table["acts on"] == "naive -> Treg")].iloc[0]
-    assert row["rule"] == "abm.rules.tcells.treg_induction"
+    assert row["rule"] == "abm.biology.rules.tcells.treg_induction"
     assert row["parameters"] == "tcells.kynurenine_treg_boost" and row["sign"] == "promotes"
 
 
 def test_mechanism_doc_is_current():
     assert DOCS.read_text().rstrip("\n") == mech.markdown().rstrip("\n"), (
-        "docs/mechanisms.md is stale: run `python -m abm.mechanisms > docs/mechanisms.md`")
+        "docs/mechanisms.md is stale: run `python -m abm.biology.mechanisms > docs/mechanisms.md`")

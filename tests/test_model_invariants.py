@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm.biology.rules import macrophages, msc, tcells
 from abm.config import MEDIATORS, Blockades, Disease, Scenario, Treatment, validate_dict
 from abm.model import MSCModel
-from abm.rules import macrophages, msc, tcells
 
 IDO, PGE2, TGFB = (MEDIATORS.index(m) for m in ("ido", "pge2", "tgfb"))
 BURN_IN_STEPS = 24  # 2 days at dt_h = 2

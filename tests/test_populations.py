@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm import populations
-from abm.populations import Population
+from abm.engine import populations
+from abm.engine.populations import Population
 
 
 def small(capacity: int = 2) -> Population:

@@ -1,4 +1,4 @@
-"""Rate laws of abm.rules: directions and relations set by the biology, and the fate samplers.
+"""Rate laws of abm.biology.rules: directions and relations set by the biology, and the fate samplers.
 
 Every assertion is a direction or relation stated by the cited biology (or by probability
 theory for the samplers), never a value copied from the model's output.
@@ -14,11 +14,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from abm.config.biology import MSC, BCells, Macrophages, TCells
-from abm.config.disease import Disease
-from abm.rules import bcells, macrophages, msc, tcells
-from abm.rules.common import binomial_fates, competing_fates, hill, prob
-from abm.rules.levels import Levels
+from abm.biology.disease import Disease
+from abm.biology.levels import Levels
+from abm.biology.parameters import MSC, BCells, Macrophages, TCells
+from abm.biology.rules import bcells, macrophages, msc, tcells
+from abm.engine.hazards import binomial_fates, competing_fates, hill, prob
 
 TC, MAC, BC, MS = TCells(), Macrophages(), BCells(), MSC()
 RISING = np.geomspace(1e-3, 1e3, 61)  # a mediator sweep over six decades around 1 a.u.

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from abm import checkpoint, treatment
-from abm.batch.plan import nested
+from abm import checkpoint
+from abm.biology import dosing as treatment
 from abm.config import MEDIATORS, Scenario, config_hash, to_dict, validate_dict
 from abm.config.load import deep_merge
+from abm.experiments.batch.plan import nested
 from abm.run import (
     TREATMENT_ONLY_KEYS,
     branch,
@@ -354,7 +355,7 @@ def test_treatment_only_parameters_do_not_change_the_burn_in():
                                             ("biology.tcells.treg_half_life_days", 12.0)])
 def test_parameters_the_burn_in_reads_change_it_and_its_key(key, value):
     """The comparison above can fail: these keys are read before treatment and stay in the cache key."""
-    from abm.batch.execute import burnin_key
+    from abm.experiments.batch.execute import burnin_key
 
     assert not _same_state(_burned(), _burned(key, value))
     config = to_dict(tiny())

@@ -20,8 +20,8 @@ pytest.importorskip("SALib")
 
 from abm.config import ConfigError, Scenario  # noqa: E402
 from abm.config.table import rows  # noqa: E402
-from abm.sensitivity import ishigami_indices, load_sensitivity_spec, resolve_problem, run_sensitivity  # noqa: E402
-from abm.sensitivity.problem import first_blocks, points, sample  # noqa: E402
+from abm.experiments.sensitivity import ishigami_indices, load_sensitivity_spec, resolve_problem, run_sensitivity  # noqa: E402
+from abm.experiments.sensitivity.problem import first_blocks, points, sample  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = {"tissue": {"width_voxels": 16, "height_voxels": 16}, "simulation": {"burn_in_days": 2, "days": 4}}
@@ -80,7 +80,7 @@ def test_sobol_halves_are_complete_blocks():
 
 
 def _spec(method: str, n: int):
-    from abm.sensitivity import SensitivitySpec
+    from abm.experiments.sensitivity import SensitivitySpec
 
     return SensitivitySpec(method=method, function="ishigami", parameters=["x1", "x2", "x3"], n=n,
                            outputs=[{"stat": "y"}], seed=5)
@@ -197,7 +197,7 @@ def test_cli_command_runs_a_spec(tmp_path):
     import typer
     from typer.testing import CliRunner
 
-    from abm.sensitivity.cli import command
+    from abm.cli.sensitivity import command
 
     app = typer.Typer()
     app.command("sensitivity")(command)
@@ -212,7 +212,7 @@ def test_cli_command_runs_a_spec(tmp_path):
 
 @pytest.mark.parametrize("name", ["morris_persistence.yaml", "sobol_small.yaml"])
 def test_shipped_specs_plan(name):
-    from abm.sensitivity import plan
+    from abm.experiments.sensitivity import plan
 
     spec, base = load_sensitivity_spec(ROOT / "configs" / "sensitivity" / name)
     problem, X, points = plan(spec, base)

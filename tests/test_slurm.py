@@ -188,8 +188,8 @@ def test_batch_on_slurm_equals_serial(slurm_up: str, tmp_path) -> None:
     """`abm batch` with the dask backend on SLURM through dask-jobqueue gives the serial results."""
     import pandas as pd
 
-    from abm.batch.runner import run_batch
-    from abm.batch.summary import load_trajectories
+    from abm.experiments.batch.runner import run_batch
+    from abm.experiments.batch.summary import load_trajectories
 
     spec = tmp_path / "spec.yaml"
     spec.write_text(f"""
@@ -230,7 +230,7 @@ def test_calibration_on_slurm_equals_single_core(slurm_up: str, tmp_path) -> Non
     import yaml
 
     pytest.importorskip("pyabc")
-    from abm.calibrate.pipeline import run_calibration
+    from abm.experiments.calibrate.pipeline import run_calibration
 
     spec = {
         "name": "slurm-calibration",

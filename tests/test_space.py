@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from abm.config import MEDIATORS
-from abm.populations import Population
-from abm.space import TissueSpace
+from abm.engine.populations import Population
+from abm.engine.space import TissueSpace
 
 SIZE = st.integers(4, 30)
 SEED = st.integers(0, 2**32 - 1)

@@ -1,4 +1,4 @@
-"""Dose mapping (abm.treatment): clinical prescription -> lung share, tissue arrivals, potency."""
+"""Dose mapping (abm.biology.dosing): clinical prescription -> lung share, tissue arrivals, potency."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm import treatment
+from abm.biology import dosing as treatment
 from abm.config import Scenario, Treatment, validate_dict
 from abm.model import MSCModel
 

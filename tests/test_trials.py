@@ -1,5 +1,5 @@
 """The comparison with reported findings: parsing findings.csv, the verdict rules on hand-made trajectories,
-the t-interval, the trial scenarios, and a tiny end-to-end run (abm/trials, docs/trials.md)."""
+the t-interval, the trial scenarios, and a tiny end-to-end run (abm/experiments/trials, docs/trials.md)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from abm.batch.plan import expand
-from abm.batch.spec import load_spec
 from abm.config import load, validate_dict
-from abm.trials import compare as cmp
-from abm.trials.findings import (
+from abm.experiments.batch.plan import expand
+from abm.experiments.batch.spec import load_spec
+from abm.experiments.trials import compare as cmp
+from abm.experiments.trials.findings import (
     DEFAULT_FINDINGS,
     Finding,
     load_findings,
@@ -24,7 +24,7 @@ from abm.trials.findings import (
     parse_interval,
     parse_timepoint,
 )
-from abm.trials.run import BATCHES_DIR, TRIALS_DIR, derived_spec, run_trials
+from abm.experiments.trials.run import BATCHES_DIR, TRIALS_DIR, derived_spec, run_trials
 
 REAL = DEFAULT_FINDINGS
 needs_real = pytest.mark.skipif(not REAL.is_file(), reason=f"shared findings file {REAL} not present")
@@ -315,8 +315,8 @@ def test_verdict_changes_match_rows_and_count_verdicts(tmp_path):
 
 def test_derived_spec_carries_an_overlay_into_every_run(tmp_path):
     """A calibration overlay given to `abm trials` reaches the scenario of each run of the derived batch."""
-    from abm.batch.plan import expand
-    from abm.batch.spec import load_spec
+    from abm.experiments.batch.plan import expand
+    from abm.experiments.batch.spec import load_spec
 
     overlay = {"biology": {"lung": {"regulatory_half_life_days": 91.0}}}
     path = derived_spec(BATCHES_DIR / "sle_ucmsc_single.yaml", tmp_path / "s.yaml", replicates=2, overrides=overlay)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator, model_validator
 
-from abm.config.biology import Biology
-from abm.config.disease import Disease
+from abm.biology.disease import Disease
+from abm.biology.parameters import Biology
+from abm.biology.treatment import Treatment
 from abm.config.names import RunName
-from abm.config.param import Section, param
-from abm.config.treatment import Treatment
+from abm.params import Section, param
 
 
 class Simulation(Section):

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from abm.config.disease import preset_names, preset_sources
+from abm.biology.disease import preset_names, preset_sources
 from abm.config.scenario import Scenario
 
 
@@ -51,7 +51,7 @@ def markdown(scenario: Scenario | None = None) -> str:
                        f"{r['source'].replace('|', '/')} |")
         out.append("")
     out += ["## disease presets", "", "| preset | key | value | source |", "|---|---|---|---|"]
-    from abm.config.disease import load_preset
+    from abm.biology.disease import load_preset
     for name in preset_names():
         values, sources = load_preset(name), preset_sources(name)
         for key, value in values.items():

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.config import MEDIATORS, Scenario, load
-from abm.rules import bcells, macrophages, msc, tcells
 from abm.run import branch, burn_in, steps_for
 
 SUFFIXES = (".gif", ".mp4")
@@ -260,7 +260,7 @@ class Animator:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        from abm import treatment
+        from abm.biology import dosing as treatment
 
         self.frames, self.fields, self.dpi = list(frames), list(fields), dpi
         sc = src.scenario

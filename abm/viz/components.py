@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
+from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.config import MEDIATORS
-from abm.rules import bcells, macrophages, msc, tcells
 from abm.viz.app_model import APP_BURN_IN_DAYS, APP_GRID, BLOCKADE_LABELS, AppModel
 from abm.viz.mechanisms import draw_mechanisms, mechanism_graph
 

@@ -1,9 +1,9 @@
 """The picture of compartments and mechanisms: who secretes what, and what each mediator does.
 
-:func:`mechanism_graph` is drawn from the one registry of mechanisms, :func:`abm.mechanisms.registry`:
+:func:`mechanism_graph` is drawn from the one registry of mechanisms, :func:`abm.biology.mechanisms.registry`:
 compartments (blood, lung, tissue), secretion (cell state -> mediator), contact and efferocytosis,
 and the rules' dependencies (mediator -> fate transition, promoting ``+``, opposing ``-`` or
-dose-dependent ``+/-``).  Edges cut by the arm's blockades (:func:`abm.mechanisms.blocked`) carry
+dose-dependent ``+/-``).  Edges cut by the arm's blockades (:func:`abm.biology.mechanisms.blocked`) carry
 ``blocked=True``; :func:`draw_mechanisms` greys their nodes and draws them red and dashed.
 """
 
@@ -13,7 +13,7 @@ import networkx as nx
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from abm import mechanisms
+from abm.biology import mechanisms
 from abm.config import Biology, Blockades
 
 MEDIATOR_LABELS = {"ido": "IDO\n(kynurenine)", "pge2": "PGE2", "tgfb": "TGF-beta", "il6": "IL-6",

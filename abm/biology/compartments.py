@@ -1,0 +1,196 @@
+"""Well-mixed compartments linked to the tissue: blood (circulating CD4 T cells) and lung.
+
+Most IV-infused MSC lodge in the lung, are licensed there, die within about a day and are
+engulfed by lung phagocytes, which keep an IDO+ regulatory phenotype (Galleu A 2017 Sci Transl
+Med).  Circulating CD4 T cells see systemic levels built from those phagocytes, the short-lived
+lung MSC, blood Treg (infectious tolerance) and the inflamed tissue.  Trials measure Treg % and
+Th17 % here.  Transfers between compartments form a small directed graph (:func:`graph`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass  # noqa: F401  (asdict re-used by model)
+
+import networkx as nx
+import numpy as np
+
+from abm.biology.levels import Levels
+from abm.biology.parameters import MEDIATORS
+from abm.biology.rules import msc as msc_rules
+from abm.biology.rules import tcells as t
+from abm.biology.secretion import vector
+from abm.engine.hazards import binomial_fates, hill, per_h, prob
+
+
+@dataclass
+class Blood:
+    """Representative pool of circulating CD4 T cells (counts)."""
+
+    naive: int
+    th17: int
+    treg: int
+
+    @property
+    def total(self) -> int:
+        """All CD4 in the pool."""
+        return self.naive + self.th17 + self.treg
+
+
+@dataclass
+class LungState:
+    """MSC and phagocytes in the lung (counts of real cells for the patient)."""
+
+    msc_resting: float = 0.0
+    msc_licensed: float = 0.0
+    msc_apoptotic: float = 0.0
+    msc_potency: float = 1.0
+    phagocytes: float = 1.0
+    regulatory: float = 0.0
+
+    @property
+    def msc_alive(self) -> float:
+        """Viable MSC in the lung."""
+        return self.msc_resting + self.msc_licensed
+
+    @property
+    def regulatory_fraction(self) -> float:
+        """Fraction of lung phagocytes in the IDO+ regulatory state."""
+        return self.regulatory / self.phagocytes
+
+
+def initial_blood(pool_cells: int) -> Blood:
+    """Starting composition before burn-in: an initial condition only, healthy-like (Th17 1 %, Treg
+    7 %; BASE-HC-TREG); the burn-in settles the disease's own steady state."""
+    th17, treg = int(0.01 * pool_cells), int(0.07 * pool_cells)
+    return Blood(naive=pool_cells - th17 - treg, th17=th17, treg=treg)
+
+
+def systemic_levels(model) -> Levels:
+    """Mediator levels (a.u.) seen by circulating T cells.
+
+    IDO/kynurenine and TGF-beta/IL-10 from regulatory lung phagocytes; secretion of viable lung MSC
+    (per 1e6 MSC/kg, weighted by product potency); TGF-beta/IL-10 from Treg (infectious tolerance);
+    IL-6 and inflammation from the disease's systemic tone and from the inflamed tissue.
+    """
+    sys_p, lung, blood = model.bio.systemic, model.lung, model.blood
+    levels = np.zeros(len(MEDIATORS))
+    i = {m: k for k, m in enumerate(MEDIATORS)}
+    reg = lung.regulatory_fraction
+    levels[i["ido"]] += sys_p.regulatory_phagocyte_ido * reg
+    levels[i["tgfb"]] += sys_p.basal_tgfb + sys_p.regulatory_phagocyte_tgfb * reg
+    levels[i["il10"]] += sys_p.regulatory_phagocyte_tgfb * reg
+    per_kg_m = 1e6 * model.patient.body_weight_kg
+    table = model.bio.secretion
+    levels += sys_p.lung_msc_gain * lung.msc_potency * (
+        lung.msc_resting / per_kg_m * vector(table.msc_resting)
+        + lung.msc_licensed / per_kg_m * vector(table.msc_licensed))
+    treg_frac = blood.treg / max(blood.total, 1)
+    regulatory = sys_p.treg_tgfb_gain * treg_frac * model.disease.treg_function
+    levels[i["tgfb"]] += regulatory
+    levels[i["il10"]] += regulatory
+    tissue_mean = model.space.fields.mean(axis=(1, 2))
+    levels[i["il6"]] += (model.disease.systemic_il6 * model.inflammation_factor
+                         + sys_p.tissue_inflammation_gain * tissue_mean[i["il6"]])
+    levels[i["infl"]] += (model.disease.systemic_inflammation * model.inflammation_factor
+                          + sys_p.tissue_inflammation_gain * tissue_mean[i["infl"]])
+    levels[model.blocked_mediators] = 0.0
+    return Levels.from_rows(levels)
+
+
+def step_lung(model, s: Levels) -> dict[str, int]:
+    """Licensing, death and efferocytosis of lung MSC; reversal of regulatory phagocytes.
+
+    Infused MSC trapped in the lung die within hours and are engulfed by recipient phagocytes, which turn
+    IDO+ and regulatory (Galleu A 2017 Sci Transl Med).  They lose that state with half-life
+    ``lung.regulatory_half_life_days``, faster under systemic inflammation (assumption: the disease
+    reprograms them, gain ``lung.inflammation_reversal_gain``; no study has timed it).
+    """
+    lung, p, rng, dt = model.lung, model.bio, model.rngs.lung, model.dt_h
+    lic, die_r = binomial_fates(int(lung.msc_resting), [
+        float(msc_rules.licensing(p.msc, s.infl)),
+        float(msc_rules.apoptosis(p.msc, False))], dt, rng)
+    die_l = rng.binomial(int(lung.msc_licensed), float(prob(msc_rules.apoptosis(p.msc, True), dt)))
+    if model.blockades.no_efferocytosis:
+        eaten = 0
+        decayed = rng.binomial(int(lung.msc_apoptotic), float(prob(1.0 / p.msc.apoptotic_persistence_h, dt)))
+    else:
+        eaten, decayed = binomial_fates(int(lung.msc_apoptotic), [
+            p.msc.efferocytosis_per_h, 1.0 / p.msc.apoptotic_persistence_h], dt, rng)
+    lung.msc_resting -= lic + die_r
+    lung.msc_licensed += lic - die_l
+    lung.msc_apoptotic += die_r + die_l - eaten - decayed
+    reversal = per_h(p.lung.regulatory_half_life_days, 24) * (
+        1.0 + p.lung.inflammation_reversal_gain * float(hill(s.infl)))
+    lost = lung.regulatory * float(prob(reversal, dt))
+    gained = min(eaten * p.lung.phagocytes_per_msc, lung.phagocytes - lung.regulatory)
+    lung.regulatory += gained - lost
+    if lung.msc_alive + lung.msc_apoptotic == 0:
+        lung.msc_potency = 1.0
+    return {"lung_msc_engulfed": int(eaten), "lung_msc_licensed": int(lic)}
+
+
+def step_blood(model, s: Levels) -> dict[str, int]:
+    """Fates of circulating CD4 T cells with the same laws as on the grid, and tissue exchange."""
+    b, p, rng, dt = model.blood, model.bio.tcells, model.rngs.blood, model.dt_h
+    total = max(b.total, 1)
+    deaths = t.death_rates(p)
+    suppression = t.treg_suppression(p, 0.0, s.il10, model.disease.treg_function)
+    to_treg, to_th17, n_die = binomial_fates(
+        b.naive, [float(t.treg_induction(p, s)), float(t.th17_induction(p, s)), deaths[t.NAIVE]], dt, rng)
+    s2t, s_die = binomial_fates(b.th17, [float(t.th17_to_treg(p, s)), deaths[t.TH17]], dt, rng)
+    t2s, r_die = binomial_fates(b.treg, [float(t.treg_to_th17(p, s)), deaths[t.TREG]], dt, rng)
+    grow = model.proliferation_factor
+    s_born = rng.binomial(b.th17, float(prob(grow * t.th17_expansion(
+        p, s, model.disease.antigen_drive, suppression, b.th17 / total), dt)))
+    r_born = rng.binomial(b.treg, float(prob(grow * t.treg_expansion(p, b.treg / total), dt)))
+    b.naive = int(b.naive - to_treg - to_th17 - n_die)
+    b.th17 = int(b.th17 + to_th17 + t2s + s_born - s2t - s_die)
+    b.treg = int(b.treg + to_treg + s2t + r_born - t2s - r_die)
+    # cells returning from the tissue
+    w = model.bio.trafficking.tissue_to_blood_weight
+    back = model.take_egress()
+    b.naive += int(rng.binomial(back[t.NAIVE], w))
+    b.th17 += int(rng.binomial(back[t.TH17], w))
+    b.treg += int(rng.binomial(back[t.TREG], w))
+    # homeostasis keeps the circulating CD4 count at its set point (IL-7-driven replenishment of
+    # naive cells; Surh CD & Sprent J 2008 Immunity): the pool is topped up with naive cells
+    b.naive += max(model.bio.systemic.pool_cells - b.total, 0)
+    return {}
+
+
+def draw_ingress_states(model, k: int) -> np.ndarray:
+    """States of ``k`` CD4 T cells entering the tissue from blood (Th17 home preferentially,
+    Hirota K 2007 J Exp Med); the blood pool loses their weighted share."""
+    b = model.blood
+    bias = model.bio.trafficking.th17_homing_bias
+    weights = np.array([b.naive, b.th17 * bias, b.treg], float)
+    if k == 0:
+        return np.zeros(0, np.int8)
+    if weights.sum() == 0:  # an emptied pool: recruits are fresh naive cells
+        return np.full(k, t.NAIVE, np.int8)
+    states = model.rngs.traffic.choice(3, size=k, p=weights / weights.sum()).astype(np.int8)
+    w = model.bio.trafficking.tissue_to_blood_weight
+    for state, name in ((t.NAIVE, "naive"), (t.TH17, "th17"), (t.TREG, "treg")):
+        leave = model.rngs.traffic.binomial(int((states == state).sum()), w)
+        setattr(b, name, max(getattr(b, name) - leave, 0))
+    return states
+
+
+def graph() -> nx.DiGraph:
+    """Compartments and transfers; edges name the parameters they use."""
+    g = nx.DiGraph()
+    g.add_node("blood", kind="well-mixed", holds="circulating CD4 T cells")
+    g.add_node("lung", kind="well-mixed", holds="trapped MSC, phagocytes")
+    g.add_node("tissue", kind="grid", holds="all cell types and fields")
+    g.add_edge("blood", "lung", carries="IV-infused MSC", parameters=["delivery.lung_trap_fraction_iv"])
+    g.add_edge("blood", "tissue", carries="MSC passing the lung; T cells; B cells; monocytes",
+               parameters=["delivery.homing_fraction_to_inflamed", "trafficking.t_ingress_per_mm2_per_h",
+                           "trafficking.th17_homing_bias", "trafficking.b_ingress_per_mm2_per_h"])
+    g.add_edge("tissue", "blood", carries="T cells via lymph; inflammation signal",
+               parameters=["trafficking.t_egress_per_h", "trafficking.tissue_to_blood_weight",
+                           "systemic.tissue_inflammation_gain"])
+    g.add_edge("lung", "blood", carries="kynurenine, TGF-beta, IL-10 of regulatory phagocytes and MSC",
+               parameters=["systemic.regulatory_phagocyte_ido", "systemic.regulatory_phagocyte_tgfb",
+                           "systemic.lung_msc_gain"])
+    return g
+

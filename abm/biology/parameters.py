@@ -1,0 +1,337 @@
+"""The parameter table of the biology: every rate, constant and gain with unit and source.
+
+Concentrations of the six fields are dimensionless: one unit is the concentration that gives a
+half-maximal response in the main receptor's Hill curve (so ``hill(c) = c**n / (1 + c**n)``).
+Secretion rates are therefore in such units per minute per cell; they are the least known
+numbers of the model and are marked as assumptions with the observable they were scaled to.
+
+Rates are per hour unless the name says otherwise; half-lives and half-times carry their unit.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from abm.params import Section, param
+
+MEDIATORS: tuple[str, ...] = ("ido", "pge2", "tgfb", "il6", "il10", "infl")
+"""Field names, in solver order: IDO activity (kynurenine / tryptophan depletion), PGE2,
+TGF-beta, IL-6, IL-10 and the IFN-gamma/TNF-alpha 'inflammation' signal."""
+
+PROTEIN_D = "Stokes-Einstein for a 20-50 kDa protein in tissue (~100 um2/s); Francis K, Palsson BO 1997 PNAS"
+SMALL_D = "small molecule (~350 Da) in tissue, ~5e-6 cm2/s; assumption from Stokes-Einstein"
+RANGE = ("assumption: loss set so the communication distance sqrt(D/k) is 100-250 um (Francis & Palsson 1997 "
+         "PNAS; Oyler-Yaniv A 2017 Immunity)")
+
+
+class Mediator(Section):
+    """Transport of one field: diffusion and first-order loss (decay + uptake + drainage)."""
+
+    diffusion_um2_per_min: float = param(6000.0, "um2/min", PROTEIN_D, ge=0, plausible=(1500, 30000))
+    loss_per_min: float = param(0.27, "1/min", RANGE, gt=0, plausible=(0.05, 2.0))
+
+
+class Fields(Section):
+    """Transport of the six fields (see MEDIATORS)."""
+
+    ido: Mediator = Mediator(diffusion_um2_per_min=30000.0, loss_per_min=0.75)
+    pge2: Mediator = Mediator(diffusion_um2_per_min=30000.0, loss_per_min=0.75)
+    tgfb: Mediator = Mediator(loss_per_min=0.27)
+    il6: Mediator = Mediator(loss_per_min=0.27)
+    il10: Mediator = Mediator(loss_per_min=0.27)
+    infl: Mediator = Mediator(loss_per_min=0.27)
+
+
+def _rates(**kw: float) -> Field:
+    return Field(default_factory=lambda: Secretion(**kw))
+
+
+SECRETION_SOURCE = ("which state secretes what: cited in SecretionTable; magnitude: assumption, scaled "
+                    "so a secreting cell's neighbourhood reaches ~1 a.u.")
+
+
+class Secretion(Section):
+    """Secretion of each mediator by one cell in one state (field units per min per cell)."""
+
+    ido: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    pge2: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    tgfb: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    il6: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    il10: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    infl: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+
+
+class SecretionTable(Section):
+    """Which cell state secretes what.
+
+    Sources: resting MSC secrete PGE2 and TGF-beta constitutively; IFN-gamma/TNF-alpha licensing
+    induces IDO and COX-2/PGE2 (Krampera M 2006 Stem Cells; Ren G 2008 Cell Stem Cell); Treg secrete
+    TGF-beta and IL-10; M1 secrete IL-6 and TNF; M2 secrete IL-10 and TGF-beta (Mantovani A 2004
+    Trends Immunol); phagocytes that engulfed apoptotic MSC express IDO (Galleu A 2017 Sci Transl
+    Med); Th17 cytokines (IL-17, IL-21, GM-CSF) feed tissue inflammation (Korn T 2009 Annu Rev
+    Immunol).  Magnitudes: assumption, scaled so that the local concentration next to a secreting
+    cell is of the order of the half-maximal concentration (1 a.u.).
+    """
+
+    msc_resting: Secretion = _rates(pge2=3.0, tgfb=1.5)
+    msc_licensed: Secretion = _rates(ido=8.0, pge2=12.0, tgfb=3.0)
+    th17: Secretion = _rates(infl=1.2)
+    treg: Secretion = _rates(tgfb=1.5, il10=1.0)
+    m1: Secretion = _rates(il6=1.2, infl=1.0)
+    m2: Secretion = _rates(il10=1.5, tgfb=1.0)
+    ido_phagocyte: Secretion = _rates(ido=2.0, tgfb=0.5)
+
+
+class MSC(Section):
+    """Infused MSC: licensing, survival, clearance."""
+
+    licensing_half_time_h: float = param(
+        18.0, "h", "DESIGN s2: half-rise of IDO/COX-2 after IFN-gamma/TNF-alpha 12-24 h (Krampera M 2006 "
+        "Stem Cells; Ren G 2008 Cell Stem Cell)", gt=0, plausible=(12, 24))
+    licensing_signal_k: float = param(
+        0.5, "a.u.", "assumption: half-maximal licensing at half the inflammation unit", gt=0,
+        plausible=(0.1, 2.0))
+    survival_half_life_h: float = param(
+        6.0, "h", "viability: none viable after 24 h (Eggenhofer E 2012 Front Immunol); the ~24 h lung "
+        "half-life of Lee RH 2009 Cell Stem Cell counts donor DNA, dead cells included", gt=0, plausible=(3, 24))
+    licensed_survival_factor: float = param(
+        1.5, "x", "licensed MSC resist NK lysis (Spaggiari GM 2006 Blood); factor: assumption",
+        ge=1, plausible=(1.0, 3.0))
+    apoptotic_persistence_h: float = param(
+        12.0, "h", "assumption: apoptotic bodies not engulfed lose their content (secondary necrosis)",
+        gt=0, plausible=(4, 24))
+    efferocytosis_per_h: float = param(
+        0.5, "1/h", "assumption: engulfment within ~2 h when a phagocyte is adjacent (Galleu A 2017 "
+        "Sci Transl Med: rapid uptake by recipient phagocytes)", ge=0, plausible=(0.1, 2.0))
+    efferocytosis_radius_voxels: int = param(
+        2, "voxels", "assumption: macrophage reach ~40 um", ge=1, le=5)
+    contact_radius_voxels: int = param(
+        1, "voxels", "assumption: contact means an adjacent voxel (Moore neighbourhood)", ge=1, le=3)
+
+
+class TCells(Section):
+    """CD4 T-cell fate: induction, plasticity, proliferation, death (tissue and blood alike)."""
+
+    treg_induction_per_h: float = param(
+        0.0007, "1/h", "max naive->iTreg rate under saturating TGF-beta without IL-6 (Zhou L 2008 "
+        "Nature); magnitude calibrated to BASE-HC-TREG (blood Treg 5-10 %)", ge=0, plausible=(0.0002, 0.005))
+    kynurenine_treg_boost: float = param(
+        1.5, "x", "kynurenine via AhR favours Foxp3 (Mezrich JD 2010 J Immunol); size assumption",
+        ge=0, plausible=(0.0, 4.0))
+    il6_blocks_treg: float = param(
+        0.9, "fraction", "IL-6 inhibits TGF-beta-induced Foxp3 (Bettelli E 2006 Nature)", ge=0, le=1)
+    th17_induction_per_h: float = param(
+        0.0002, "1/h", "max naive->Th17 rate with IL-6 and low TGF-beta (Zhou L 2008 Nature; Bettelli "
+        "E 2006 Nature); magnitude calibrated to the BASE-* Th17 rows", ge=0, plausible=(0.00005, 0.002))
+    tgfb_th17_low_k: float = param(
+        0.05, "a.u.", "Th17 needs a little TGF-beta (Zhou L 2008 Nature); assumption", gt=0)
+    tgfb_th17_high_k: float = param(
+        2.0, "a.u.", "high TGF-beta favours Foxp3 over RORgt (Zhou L 2008 Nature); assumption", gt=0,
+        plausible=(0.5, 5.0))
+    pge2_low_support: float = param(
+        1.0, "x", "low PGE2 supports Th17 via EP2/EP4 (Boniface K 2009 J Exp Med); assumption", ge=0,
+        plausible=(0.0, 3.0))
+    pge2_low_k: float = param(0.1, "a.u.", "assumption: supportive range of PGE2", gt=0)
+    pge2_suppress_k: float = param(
+        1.0, "a.u.", "crossover: high PGE2 suppresses Th17 (Duffy MM 2011 Eur J Immunol)", gt=0,
+        plausible=(0.3, 3.0))
+    ido_blocks_th17: float = param(
+        0.7, "fraction", "IDO/kynurenine oppose Th17 induction and Treg->Th17 reprogramming (Baban B "
+        "2009 J Immunol; Mezrich JD 2010 J Immunol); size assumption", ge=0, le=1)
+    th17_expansion_per_h: float = param(
+        0.005, "1/h", "antigen-driven effector expansion, doubling ~2.5 d at saturating inflammation; "
+        "assumption", ge=0, plausible=(0.004, 0.03))
+    th17_niche_half_fraction: float = param(
+        0.05, "fraction of CD4", "assumption: competition for antigen-presenting niches halves effector "
+        "expansion when Th17 reach 5 % of CD4 (keeps expansion bounded, as clonal competition does)", gt=0,
+        plausible=(0.02, 0.2))
+    tryptophan_arrest: float = param(
+        0.8, "fraction", "tryptophan depletion arrests effector T proliferation (Munn DH 1999 J Exp Med; "
+        "Meisel R 2004 Blood)", ge=0, le=1)
+    treg_suppression_max: float = param(
+        0.8, "fraction", "Treg suppress Th17 expansion by IL-10 and contact (Huber S 2011 Immunity); "
+        "size assumption", ge=0, le=1, plausible=(0.4, 0.95))
+    treg_contact_k: float = param(
+        1.0, "suppressor neighbours (Treg or viable MSC)", "assumption: one adjacent suppressor (a Treg or a "
+        "viable MSC; the name is historical) gives half-maximal contact suppression", gt=0)
+    treg_expansion_per_h: float = param(
+        0.0036, "1/h", "human Treg doubling ~8 d (Vukmanovic-Stejic M 2006 J Clin Invest)", ge=0,
+        plausible=(0.002, 0.006))
+    treg_il2_k: float = param(
+        0.08, "fraction of CD4", "Treg proliferation limited by IL-2 competition (Setoguchi R 2005 J Exp "
+        "Med); half-saturation: assumption", gt=0)
+    th17_to_treg_per_h: float = param(
+        0.0005, "1/h", "Th17 trans-differentiate to regulatory cells in resolution (Gagliani N 2015 "
+        "Nature); rate assumption", ge=0, plausible=(0.0, 0.002))
+    treg_to_th17_per_h: float = param(
+        0.0005, "1/h", "human Treg can turn IL-17+ under IL-6 (Koenen HJ 2008 Blood); rate assumption",
+        ge=0, plausible=(0.0, 0.002))
+    naive_half_life_days: float = param(
+        60.0, "days", "circulating naive/memory CD4 pool turnover; assumption within reported months",
+        gt=0)
+    th17_half_life_days: float = param(
+        8.0, "days", "effector/memory Th17 turnover; assumption", gt=0, plausible=(3, 20))
+    treg_half_life_days: float = param(
+        8.5, "days", "human Treg turnover balances ~8 d doubling (Vukmanovic-Stejic M 2006 J Clin "
+        "Invest)", gt=0, plausible=(5, 20))
+    motility_um2_per_min: float = param(
+        60.0, "um2/min", "T-cell motility coefficient in lymphoid tissue (Miller MJ 2002 Science)", ge=0)
+
+
+class Macrophages(Section):
+    """Macrophage polarisation and turnover."""
+
+    m1_to_m2_per_h: float = param(
+        0.03, "1/h", "PGE2 via EP2/EP4 drives IL-10-producing macrophages (Nemeth K 2009 Nat Med); IL-10 "
+        "and TGF-beta sustain M2 (Mantovani A 2004); rate assumption", ge=0, plausible=(0.005, 0.1))
+    tgfb_m2_weight: float = param(
+        0.5, "fraction", "assumption: TGF-beta sustains the alternative state less than IL-10 or PGE2 "
+        "(Mantovani A 2004 Trends Immunol)", ge=0, le=1)
+    m2_to_m1_per_h: float = param(
+        0.01, "1/h", "IFN-gamma/TNF drive classical activation (Murray PJ 2014 Immunity); rate "
+        "assumption", ge=0, plausible=(0.002, 0.05))
+    ido_phenotype_half_life_days: float = param(
+        30.0, "days", "assumption: IDO+ regulatory phenotype after efferocytosis (Galleu A 2017) is "
+        "kept for weeks; duration not measured", gt=0, plausible=(7, 120))
+    lifespan_half_life_days: float = param(
+        40.0, "days", "tissue macrophages live weeks to months (DESIGN s2); assumption within range",
+        gt=0, plausible=(14, 120))
+    monocyte_m1_fraction: float = param(
+        0.7, "fraction", "assumption: monocyte-derived recruits start inflammatory in inflamed tissue",
+        ge=0, le=1)
+    motility_um2_per_min: float = param(
+        2.0, "um2/min", "assumption: tissue macrophages are nearly sessile", ge=0)
+
+
+class BCells(Section):
+    """B-cell activation, plasma-cell differentiation and autoantibody."""
+
+    plasma_differentiation_per_h: float = param(
+        0.0003, "1/h", "assumption: inflammation-driven differentiation over days", ge=0,
+        plausible=(0.0001, 0.003))
+    treg_suppression_max: float = param(
+        0.7, "fraction", "Treg suppress B cells directly (Lim HW 2005 J Immunol)", ge=0, le=1)
+    treg_contact_k: float = param(
+        1.0, "suppressor neighbours (Treg or viable MSC)", "assumption: one adjacent suppressor (a Treg or a "
+        "viable MSC; the name is historical) gives half-maximal suppression", gt=0)
+    msc_inhibition_max: float = param(
+        0.8, "fraction", "MSC inhibit B proliferation and plasma differentiation by soluble factors "
+        "(Corcione A 2006 Blood); PGE2 field used as the proxy: assumption", ge=0, le=1)
+    plasma_half_life_days: float = param(
+        30.0, "days", "mix of short- and long-lived plasma cells (Slifka MK 1998 Immunity); assumption",
+        gt=0, plausible=(5, 120))
+    b_half_life_days: float = param(40.0, "days", "assumption: mature B-cell turnover weeks", gt=0)
+    antibody_per_plasma_per_day: float = param(
+        1.0, "index/plasma cell/day", "assumption: arbitrary index scale", ge=0)
+    antibody_half_life_days: float = param(
+        21.0, "days", "IgG half-life ~3 weeks (Morell A 1970 J Clin Invest)", gt=0)
+    motility_um2_per_min: float = param(
+        30.0, "um2/min", "B cells move more slowly than T cells (Miller MJ 2002 Science)", ge=0)
+
+
+class Trafficking(Section):
+    """Exchange of cells between blood and the modelled tissue."""
+
+    t_ingress_per_mm2_per_h: float = param(
+        1.0, "cells/mm2/h", "assumption: sets tissue CD4 density near the initial density", ge=0)
+    t_ingress_inflammation_gain: float = param(
+        0.5, "x per a.u.", "inflamed endothelium recruits more T cells; assumption", ge=0)
+    th17_homing_bias: float = param(
+        3.0, "x", "Th17 home to inflamed tissue via CCR6-CCL20 (Hirota K 2007 J Exp Med); size "
+        "assumption", ge=0)
+    t_egress_per_h: float = param(
+        0.004, "1/h", "assumption: tissue residence ~1 week before return via lymph", ge=0)
+    b_ingress_per_mm2_per_h: float = param(0.07, "cells/mm2/h", "assumption", ge=0)
+    tissue_to_blood_weight: float = param(
+        0.2, "pool cells per tissue cell", "assumption: how much the inflamed tissue's output "
+        "weighs in the blood pool", ge=0)
+
+
+class Lung(Section):
+    """The lung compartment: trapped MSC and the phagocytes that clear them."""
+
+    phagocytes_per_kg: float = param(
+        3.0e7, "cells/kg", "assumption: ~2e9 alveolar + interstitial macrophages in an adult lung", gt=0)
+    phagocytes_per_msc: float = param(
+        1.0, "phagocytes/MSC", "assumption: each apoptotic MSC is engulfed by one phagocyte", gt=0)
+    regulatory_half_life_days: float = param(
+        45.0, "days", "alveolar macrophages persist for months to years (Eguiluz-Gracia I 2016 "
+        "Thorax); how long they keep the IDO+ phenotype is an assumption", gt=0, plausible=(10, 180))
+    inflammation_reversal_gain: float = param(
+        1.0, "x per a.u.", "assumption: systemic inflammation reprograms regulatory phagocytes "
+        "(the disease relights the system)", ge=0, plausible=(0.0, 4.0))
+
+
+class Systemic(Section):
+    """Well-mixed levels seen by circulating CD4 T cells (blood + lymphoid + lung)."""
+
+    pool_cells: int = param(
+        20000, "cells", "assumption: representative CD4 sample, like 2e4 flow-cytometry events", ge=1000)
+    regulatory_phagocyte_ido: float = param(
+        30.0, "a.u. per unit fraction", "kynurenine circulates (assumption: gain); IDO+ phagocytes "
+        "after MSC efferocytosis (Galleu A 2017)", ge=0, plausible=(5, 100))
+    regulatory_phagocyte_tgfb: float = param(
+        10.0, "a.u. per unit fraction", "assumption: gain of TGF-beta/IL-10 from regulatory "
+        "phagocytes", ge=0, plausible=(0, 50))
+    lung_msc_gain: float = param(
+        0.5, "a.u. per (1e6 MSC/kg x a.u./min/cell)", "assumption: viable lung MSC secrete into the "
+        "pulmonary circulation while they live (hours)", ge=0, plausible=(0.0, 2.0))
+    treg_tgfb_gain: float = param(
+        2.0, "a.u. per unit Treg fraction", "Treg-derived TGF-beta and IL-10 induce more Treg "
+        "(infectious tolerance; Qin S 1993 Science; Andersson J 2008 J Exp Med); gain assumption",
+        ge=0, plausible=(0, 6))
+    tissue_inflammation_gain: float = param(
+        0.3, "x", "assumption: inflamed tissue raises systemic inflammation and IL-6", ge=0)
+    basal_tgfb: float = param(
+        0.15, "a.u.", "assumption: platelet/latent TGF-beta activity in lymphoid tissue", ge=0)
+
+
+class Concomitant(Section):
+    """Effects of concomitant drugs, as multipliers on rates."""
+
+    cyclophosphamide_proliferation: float = param(
+        0.5, "x", "alkylating agent reduces lymphocyte proliferation; assumption", ge=0, le=1)
+    steroid_inflammation: float = param(
+        0.6, "x", "glucocorticoids reduce IL-6/TNF production; assumption", ge=0, le=1)
+    dmard_inflammation: float = param(
+        0.8, "x", "methotrexate-type DMARD lowers inflammatory tone; assumption", ge=0, le=1)
+
+
+class Delivery(Section):
+    """The mapping from a clinical dose to arriving MSC (explicit, see docs/treatment.md)."""
+
+    lung_trap_fraction_iv: float = param(
+        0.95, "fraction", "seed review (>95% trapped in the lung); Lee RH 2009 Cell Stem Cell", ge=0,
+        le=1, plausible=(0.8, 0.99))
+    homing_fraction_to_inflamed: float = param(
+        0.1, "fraction of escaping cells", "assumption: inflamed tissue attracts part of the cells "
+        "that pass the lung (Lee RH 2009: <1000 cells reach six other tissues)", ge=0, le=1)
+    intra_arterial_first_pass: float = param(
+        0.3, "fraction", "assumption: first-pass retention in the target organ after intra-arterial "
+        "delivery", ge=0, le=1)
+    local_injection_volume_ml: float = param(
+        2.0, "mL", "assumption: volume into which a local injection disperses", gt=0)
+    slice_thickness_um: float = param(
+        20.0, "um", "the 2-D grid is one voxel thick", gt=0)
+    passage_potency_loss: float = param(
+        0.05, "per passage beyond 4", "assumption: replicative senescence lowers potency (seed review: "
+        "protocols use passage < 6)", ge=0, le=0.2)
+    autologous_disease_potency: float = param(
+        0.6, "x", "SLE patients' own MSC show senescence and normal-to-impaired immunomodulation "
+        "(seed review refs 35-37); factor assumption", ge=0, le=1)
+
+
+class Biology(Section):
+    """All biological parameters, grouped by the module whose rules use them."""
+
+    fields: Fields = Field(default_factory=Fields)
+    secretion: SecretionTable = Field(default_factory=SecretionTable)
+    msc: MSC = Field(default_factory=MSC)
+    tcells: TCells = Field(default_factory=TCells)
+    macrophages: Macrophages = Field(default_factory=Macrophages)
+    bcells: BCells = Field(default_factory=BCells)
+    trafficking: Trafficking = Field(default_factory=Trafficking)
+    lung: Lung = Field(default_factory=Lung)
+    systemic: Systemic = Field(default_factory=Systemic)
+    concomitant: Concomitant = Field(default_factory=Concomitant)
+    delivery: Delivery = Field(default_factory=Delivery)

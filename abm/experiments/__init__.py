@@ -1,0 +1,1 @@
+"""Experiments over many runs: batch, trials, hypothesis, sensitivity, calibrate (and their shared layer)."""

@@ -1,0 +1,154 @@
+"""Executing one run of a batch: the unit of work every backend ships to a worker.
+
+A run writes ``runs/<run_id>.parquet`` (its trajectories, with run id, seed and swept parameters
+as columns) and then ``runs/<run_id>.json`` (its record), each atomically; a run is finished when
+its record exists.  A run that raises writes ``runs/<run_id>.error.json`` instead and the batch goes
+on.  Burned-in states are cached in ``burnin/`` by (scenario without arms and treatment-only parameters,
+seed), so points that differ only in treatment, or in parameters of MSC and of what MSC create
+(``abm.run.TREATMENT_ONLY_KEYS``), share one burn-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from abm.config import to_dict
+from abm.experiments.batch.plan import RunTask
+
+RUNS = "runs"
+BURNIN = "burnin"
+
+
+def _tmp_prefix(path: Path) -> str:
+    """Temporary files name their writer (host, pid), so a cleanup can tell live writes from debris."""
+    return f".{path.name}.{socket.gethostname()}.{os.getpid()}."
+
+
+def stale_temp_files(runs: Path, grace_s: float = 600.0) -> list[Path]:
+    """Temporary files left by interrupted writes: their writer on this host is gone, or they are
+    older than ``grace_s`` (a write takes seconds).  Live writes of other batch slices are kept."""
+    host, now, out = socket.gethostname(), time.time(), []
+    for tmp in runs.glob(".*.tmp"):
+        parts = tmp.name.split(".")
+        try:
+            pid, writer_host = int(parts[-3]), parts[-4]
+        except (ValueError, IndexError):
+            pid, writer_host = -1, ""
+        if writer_host == host and pid > 0 and not _alive(pid) or now - tmp.stat().st_mtime > grace_s:
+            out.append(tmp)
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    """Write JSON atomically."""
+    _atomic_write_bytes(path, json.dumps(doc, indent=1, default=str).encode())
+
+
+def write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Write Parquet atomically."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def burnin_key(config: dict[str, Any]) -> str:
+    """Cache key of a burn-in: the scenario without arms, name, findings and the parameters only treatment
+    reads (``abm.run.burn_in_config``; seed included)."""
+    from abm.run import burn_in_config
+
+    data = burn_in_config(config)
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:20]
+
+
+def burned_state(scenario, batch_dir: Path):
+    """The burned-in state for a scenario, from the cache or computed (and cached)."""
+    from abm import checkpoint
+    from abm.run import burn_in
+
+    key = burnin_key(to_dict(scenario))
+    path = batch_dir / BURNIN / f"{key}.npz"
+    if path.is_file():
+        try:
+            return checkpoint.load(path)[1:]
+        except checkpoint.CheckpointError:
+            path.unlink(missing_ok=True)  # damaged by a crash: recompute
+    model = burn_in(scenario)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint.save(model, path)
+    return model.state_dict()
+
+
+def trajectories_of(task: RunTask, batch_dir: Path) -> pd.DataFrame:
+    """Run every arm of a task's scenario from the (cached) burned-in state."""
+    from abm.run import branch, run_arm
+
+    scenario = task.scenario()
+    burned = burned_state(scenario, batch_dir)
+    frames = [run_arm(branch(scenario, burned, arm)) for arm in scenario.arms]
+    traj = pd.concat(frames, ignore_index=True)
+    traj.insert(0, "run_id", task.run_id)
+    traj.insert(1, "point", task.point)
+    traj.insert(2, "replicate", task.replicate)
+    traj.insert(3, "seed", task.seed)
+    for i, (key, value) in enumerate(task.params.items()):
+        scalar = isinstance(value, str | int | float | bool) or value is None
+        traj.insert(4 + i, key, value if scalar else json.dumps(value))  # lists/maps as JSON text
+    return traj
+
+
+def run_task(task: RunTask, batch_dir: str | Path) -> dict[str, Any]:
+    """Run one task and write its files; never raises for a failing model (records the error)."""
+    batch_dir = Path(batch_dir)
+    runs = batch_dir / RUNS
+    t0 = time.perf_counter()
+    record = {"run_id": task.run_id, "point": task.point, "replicate": task.replicate,
+              "seed": task.seed, "params": task.params, "pid": os.getpid()}
+    try:
+        traj = trajectories_of(task, batch_dir)
+        write_parquet(runs / f"{task.run_id}.parquet", traj)
+        record.update(status="done", wall_seconds=round(time.perf_counter() - t0, 3), rows=len(traj))
+        (runs / f"{task.run_id}.error.json").unlink(missing_ok=True)
+        write_json(runs / f"{task.run_id}.json", record)
+    except Exception as exc:  # a failing run is recorded and the batch goes on
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}",
+                      traceback=traceback.format_exc(), wall_seconds=round(time.perf_counter() - t0, 3))
+        write_json(runs / f"{task.run_id}.error.json", record)
+    return record
