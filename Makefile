@@ -40,6 +40,7 @@ docs: venv
 	@mkdir -p docs
 	$(BIN)/abm config table > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
 	$(BIN)/python -m abm.biology.mechanisms > docs/mechanisms.md
+	$(BIN)/python -m abm.architecture --update
 	@mv docs/parameters.md.tmp docs/parameters.md
 
 clean:

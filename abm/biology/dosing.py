@@ -17,8 +17,12 @@ disease whose MSC are impaired (SLE), by ``autologous_disease_potency``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from abm.config import Scenario, Treatment
+from abm.biology.treatment import Treatment
+
+if TYPE_CHECKING:  # the scenario is the config layer's (above the biology): a type only
+    from abm.config import Scenario
 
 
 @dataclass(frozen=True)

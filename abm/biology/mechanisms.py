@@ -51,7 +51,9 @@ import networkx as nx
 import pandas as pd
 
 from abm.biology import compartments
-from abm.config import MEDIATORS, Biology, Blockades, Disease
+from abm.biology.disease import Disease
+from abm.biology.parameters import MEDIATORS, Biology
+from abm.biology.treatment import Blockades
 
 PROMOTES, OPPOSES, DOSE = "promotes", "opposes", "dose-dependent"
 SIGNS = (PROMOTES, OPPOSES, DOSE)
