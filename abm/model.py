@@ -16,12 +16,10 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from abm.biology import compartments, mechanisms, secretion
-from abm.biology import dosing as treatment
+from abm.biology import cells, compartments, dosing, mechanisms, secretion
 from abm.biology.levels import Levels
 from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.config import MEDIATORS, Scenario, Treatment
-from abm.engine import populations
 from abm.engine.fields import SteadyStateSolver
 from abm.engine.hazards import per_h
 from abm.engine.space import TissueSpace
@@ -55,10 +53,7 @@ class MSCModel(mesa.Model):
             (t.width_voxels, t.height_voxels), t.voxel_um,
             [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
             [getattr(f, m).loss_per_min for m in MEDIATORS], dtype=np.float32)
-        self.tcells = populations.tcells()
-        self.macrophages = populations.macrophages()
-        self.bcells = populations.bcells()
-        self.msc = populations.msc()
+        self.tcells, self.macrophages, self.bcells, self.msc = (ct.population() for ct in cells.CELL_TYPES)
         self.blood = compartments.initial_blood(self.bio.systemic.pool_cells)
         self.lung = compartments.LungState(
             phagocytes=self.bio.lung.phagocytes_per_kg * self.patient.body_weight_kg)
@@ -81,7 +76,7 @@ class MSCModel(mesa.Model):
         """Apply a treatment arm (used at the branch point after burn-in)."""
         self.arm = arm
         self.blockades = arm.blockades
-        self.infusions = treatment.plan(self.cfg, arm)
+        self.infusions = dosing.plan(self.cfg, arm)
         self._given = 0
         self.blocked_mediators = mechanisms.blocked_mediators(arm.blockades)  # the registry says what each removes
         c = self.bio.concomitant

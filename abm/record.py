@@ -7,7 +7,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from abm.biology.rules import bcells, macrophages, msc, tcells
+from abm.biology import cells
+from abm.biology.rules import macrophages, msc, tcells
 from abm.config import MEDIATORS
 
 
@@ -21,7 +22,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
     Also refreshes the grid's property layers, so Mesa views see the fields of the last row.
     """
     model.space.publish_fields()
-    b, T, M, B, S, lung = model.blood, model.tcells, model.macrophages, model.bcells, model.msc, model.lung
+    b, T, M, S, lung = model.blood, model.tcells, model.macrophages, model.msc, model.lung
     t_naive, t_th17, t_treg = (T.count(s) for s in (tcells.NAIVE, tcells.TH17, tcells.TREG))
     cd4 = max(T.n, 1)
     m2 = M.count(macrophages.M2)
@@ -38,11 +39,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
         "m2_fraction": m2 / max(M.n, 1),
         "lung_regulatory_fraction": lung.regulatory_fraction,
         "blood_naive": b.naive, "blood_th17": b.th17, "blood_treg": b.treg,
-        "tissue_naive": t_naive, "tissue_th17": t_th17, "tissue_treg": t_treg,
-        "tissue_m1": M.n - m2, "tissue_m2": m2, "tissue_ido_macrophages": int(M.ido_pos.sum()),
-        "tissue_b": B.count(bcells.B), "tissue_plasma": B.count(bcells.PLASMA),
-        "msc_tissue_resting": S.count(msc.RESTING), "msc_tissue_licensed": S.count(msc.LICENSED),
-        "msc_tissue_apoptotic": S.count(msc.APOPTOTIC),
+        **tissue_counts(model),
         "lung_msc_resting": lung.msc_resting, "lung_msc_licensed": lung.msc_licensed,
         "lung_msc_apoptotic": lung.msc_apoptotic,
         "autoantibody_index": model.autoantibody,
@@ -61,6 +58,17 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
 EVENT_KEYS = ("infusion", "msc_arrived_tissue", "msc_licensed", "msc_apoptotic", "msc_engulfed",
               "lung_msc_licensed", "lung_msc_engulfed", "t_treg_induced", "t_th17_induced",
               "t_divisions")
+
+
+def tissue_counts(model) -> dict[str, int]:
+    """Cells on the grid by state and marker, one column each as the cell-type table names them."""
+    out: dict[str, int] = {}
+    for ct in cells.CELL_TYPES:
+        pop = getattr(model, ct.key)
+        counts = np.bincount(pop.state, minlength=len(ct.states))
+        out.update({s.column: int(counts[i]) for i, s in enumerate(ct.states)})
+        out.update({m.column: int(getattr(pop, m.key).sum()) for m in ct.markers})
+    return out
 
 
 class Recorder:

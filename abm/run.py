@@ -27,7 +27,7 @@ import pandas as pd
 
 import abm
 from abm import checkpoint
-from abm.biology import dosing as treatment
+from abm.biology import dosing
 from abm.config import Scenario, config_hash, to_dict
 from abm.config.names import inside
 from abm.model import MSCModel
@@ -223,7 +223,7 @@ def build_manifest(scenario: Scenario, started: datetime, ended: datetime, wall_
                          "entropy": str(burn.entropy)},
         "config_hash": config_hash(scenario),
         "config": to_dict(scenario),
-        "dose_mapping": {name: [vars(i) for i in treatment.plan(scenario, arm)]
+        "dose_mapping": {name: [vars(i) for i in dosing.plan(scenario, arm)]
                          for name, arm in scenario.arms.items()},
         "versions": versions(),
         "git_commit": git_commit(),

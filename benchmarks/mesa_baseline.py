@@ -33,11 +33,11 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Cell, CellAgent, OrthogonalMooreGrid
 
+from abm.biology.cells import TCELLS
 from abm.biology.levels import Levels
 from abm.biology.parameters import TCells
 from abm.biology.rules.tcells import NAIVE, TH17, TREG, th17_induction, treg_induction
 from abm.config import MEDIATORS
-from abm.engine import populations
 from abm.engine.hazards import competing_fates
 from abm.engine.space import TissueSpace
 
@@ -159,7 +159,7 @@ class VectorisedTCells:
         self.space = TissueSpace(setup.width, setup.height, setup.voxel_um, MEDIATORS,
                                  random.Random(seed))
         self.space.fields[:] = setup.fields
-        self.pop = populations.tcells()
+        self.pop = TCELLS.population()
         self.pop.add(x=setup.x, y=setup.y, state=setup.state)
         self.space.claim(setup.x, setup.y)
 

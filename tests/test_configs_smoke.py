@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from abm.biology import dosing as treatment
+from abm.biology import dosing
 from abm.cli import app
 from abm.config import load
 from abm.run import run_scenario
@@ -51,6 +51,6 @@ def test_config_runs_shrunk(path, tmp_path):
     for name, arm in s.arms.items():
         rows = traj[traj.arm == name]
         assert rows.t_days.max() == pytest.approx(days)
-        assert rows.events_infusion.sum() == len(treatment.plan(s, arm))
+        assert rows.events_infusion.sum() == len(dosing.plan(s, arm))
         assert rows.blood_treg_pct_cd4.notna().all() and rows.blood_th17_pct_cd4.notna().all()
     assert (tmp_path / "run" / "manifest.json").is_file()

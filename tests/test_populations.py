@@ -7,7 +7,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.engine import populations
 from abm.engine.populations import Population
 
 
@@ -108,17 +107,6 @@ def test_arrays_round_trip_and_are_copies():
     assert empty.n == 0
     with pytest.raises(ValueError):
         other.load_arrays({"x": saved["x"]})
-
-
-@pytest.mark.parametrize("factory", [populations.tcells, populations.macrophages,
-                                     populations.bcells, populations.msc])
-def test_factories_have_positions_and_state(factory):
-    pop = factory()
-    assert {"x", "y", "state"} <= set(pop.columns)
-    assert pop.n == 0
-    pop.add(x=np.array([1, 2]), y=np.array([3, 4]), state=1)
-    assert pop.x.dtype == np.int32 and pop.y.dtype == np.int32
-    assert pop.count(1) == 2
 
 
 OPS = st.lists(st.one_of(

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from abm import checkpoint
-from abm.biology import dosing as treatment
+from abm.biology import dosing
 from abm.config import MEDIATORS, Scenario, config_hash, to_dict, validate_dict
 from abm.config.load import deep_merge
 from abm.experiments.batch.plan import nested
@@ -186,7 +186,7 @@ def test_run_directory_layout_and_manifest(first, root):
     # the dose mapping in the manifest is the plan
     assert manifest["dose_mapping"]["untreated"] == []
     (msc_inf,) = manifest["dose_mapping"]["msc"]
-    (planned,) = treatment.plan(s, s.arms["msc"])
+    (planned,) = dosing.plan(s, s.arms["msc"])
     assert msc_inf == pytest.approx(vars(planned))
 
 

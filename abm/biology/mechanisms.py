@@ -50,7 +50,7 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from abm.biology import compartments
+from abm.biology import cells, compartments
 from abm.biology.disease import Disease
 from abm.biology.parameters import MEDIATORS, Biology
 from abm.biology.treatment import Blockades
@@ -58,9 +58,9 @@ from abm.biology.treatment import Blockades
 PROMOTES, OPPOSES, DOSE = "promotes", "opposes", "dose-dependent"
 SIGNS = (PROMOTES, OPPOSES, DOSE)
 
-CELL_STATES: dict[str, str | None] = {  # node -> entry of biology.secretion
-    "resting MSC": "msc_resting", "licensed MSC": "msc_licensed", "Th17": "th17", "Treg": "treg",
-    "M1 macrophage": "m1", "M2 macrophage": "m2", "IDO+ phagocyte": "ido_phagocyte", "apoptotic MSC": None,
+CELL_STATES: dict[str, str | None] = {  # node (cell-type table label) -> entry of biology.secretion
+    **{row.label: row.secretes for _, row in cells.secreting()},
+    cells.MSC.states[cells.MSC.code("apoptotic")].label: None,  # acts only by being engulfed
 }
 BACKGROUND = "disease background"
 BACKGROUND_SECRETION = {"il6": "disease.il6_tone", "infl": "disease.inflammatory_tone"}

@@ -46,8 +46,8 @@ def _rates(**kw: float) -> Field:
     return Field(default_factory=lambda: Secretion(**kw))
 
 
-SECRETION_SOURCE = ("which state secretes what: cited in SecretionTable; magnitude: assumption, scaled "
-                    "so a secreting cell's neighbourhood reaches ~1 a.u.")
+SECRETION_SOURCE = ("which state secretes what: cited in the cell-type table (abm.biology.cells); magnitude: "
+                    "assumption, scaled so a secreting cell's neighbourhood reaches ~1 a.u.")
 
 
 class Secretion(Section):
@@ -62,15 +62,11 @@ class Secretion(Section):
 
 
 class SecretionTable(Section):
-    """Which cell state secretes what.
+    """Secretion rates of each secreting cell state (one entry per row of the cell-type table).
 
-    Sources: resting MSC secrete PGE2 and TGF-beta constitutively; IFN-gamma/TNF-alpha licensing
-    induces IDO and COX-2/PGE2 (Krampera M 2006 Stem Cells; Ren G 2008 Cell Stem Cell); Treg secrete
-    TGF-beta and IL-10; M1 secrete IL-6 and TNF; M2 secrete IL-10 and TGF-beta (Mantovani A 2004
-    Trends Immunol); phagocytes that engulfed apoptotic MSC express IDO (Galleu A 2017 Sci Transl
-    Med); Th17 cytokines (IL-17, IL-21, GM-CSF) feed tissue inflammation (Korn T 2009 Annu Rev
-    Immunol).  Magnitudes: assumption, scaled so that the local concentration next to a secreting
-    cell is of the order of the half-maximal concentration (1 a.u.).
+    Which state uses which entry, and the source for what it secretes, is in :mod:`abm.biology.cells`.
+    Magnitudes: assumption, scaled so that the local concentration next to a secreting cell is of the
+    order of the half-maximal concentration (1 a.u.).
     """
 
     msc_resting: Secretion = _rates(pge2=3.0, tgfb=1.5)

@@ -1,11 +1,11 @@
-"""Secretion: which cell, in which state, releases which mediator into the tissue fields."""
+"""Secretion: every secreting state of the cell-type table releases its mediators into the tissue fields."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from abm.biology import cells
 from abm.biology.parameters import MEDIATORS, Secretion
-from abm.biology.rules import bcells, macrophages, msc, tcells  # noqa: F401  (state constants)
 
 
 def vector(rates: Secretion) -> np.ndarray:
@@ -23,18 +23,11 @@ def tissue_sources(model) -> np.ndarray:
     tone = model.disease.inflammatory_tone * model.inflammation_factor
     src[MEDIATORS.index("infl")] += tone
     src[MEDIATORS.index("il6")] += model.disease.il6_tone * model.inflammation_factor
-    groups = [
-        (model.tcells, tcells.TH17, table.th17), (model.tcells, tcells.TREG, table.treg),
-        (model.macrophages, macrophages.M1, table.m1), (model.macrophages, macrophages.M2, table.m2),
-    ]
-    for pop, state, rates in groups:
-        _deposit(src, pop, pop.state == state, vector(rates))
-    mac = model.macrophages
-    _deposit(src, mac, mac.ido_pos, vector(table.ido_phagocyte))
-    cells = model.msc
-    for state, rates in ((msc.RESTING, table.msc_resting), (msc.LICENSED, table.msc_licensed)):
-        sel = cells.state == state
-        _deposit(src, cells, sel, vector(rates), weight=cells.potency[sel])
+    for ct, row in cells.secreting():
+        pop = getattr(model, ct.key)
+        sel = getattr(pop, row.key) if isinstance(row, cells.Marker) else pop.state == ct.code(row.key)
+        weight = getattr(pop, ct.secretion_weight)[sel] if ct.secretion_weight else None
+        _deposit(src, pop, sel, vector(getattr(table, row.secretes)), weight=weight)
     src[model.blocked_mediators] = 0.0
     return src
 

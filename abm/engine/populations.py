@@ -98,25 +98,4 @@ class Population:
 
 
 POSITION = {"x": np.int32, "y": np.int32}
-
-
-def tcells() -> Population:
-    """CD4 T cells: state NAIVE/TH17/TREG (see :mod:`abm.biology.rules.tcells`)."""
-    return Population("tcells", {**POSITION, "state": np.int8, "age_h": np.float64})
-
-
-def macrophages() -> Population:
-    """Macrophages: state M1/M2 and the IDO+ flag left by efferocytosis of MSC."""
-    return Population(
-        "macrophages", {**POSITION, "state": np.int8, "ido_pos": np.bool_, "age_h": np.float64})
-
-
-def bcells() -> Population:
-    """B cells: state B/PLASMA."""
-    return Population("bcells", {**POSITION, "state": np.int8, "age_h": np.float64})
-
-
-def msc() -> Population:
-    """MSC in the tissue: state RESTING/LICENSED/APOPTOTIC, potency, time in state."""
-    return Population(
-        "msc", {**POSITION, "state": np.int8, "potency": np.float64, "state_h": np.float64}, 16)
+"""The grid position columns every population has (voxel indices)."""

@@ -28,7 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from abm.biology.rules import bcells, macrophages, msc, tcells
+from abm.biology import cells
+from abm.biology.rules import msc
 from abm.config import MEDIATORS, Scenario, load
 from abm.run import branch, burn_in, steps_for
 
@@ -43,23 +44,17 @@ FIELD_LABELS = {
 
 CELL_CLASSES: tuple[tuple[str, str], ...] = (
     ("empty voxel", "#f2f2f2"),
-    ("naive CD4 T", "#a6a6a6"),
-    ("Th17", "#d62728"),
-    ("Treg", "#1f77b4"),
-    ("M1 macrophage", "#ff9f40"),
-    ("M2 macrophage", "#2ca02c"),
-    ("IDO+ macrophage", "#9467bd"),
-    ("B cell", "#c9b458"),
-    ("plasma cell", "#e377c2"),
-    ("MSC", "#ffd92f"),
+    *((c.label, c.colour) for c in cells.immune_categories()),
+    ("MSC", cells.MSC.states[cells.MSC.code("licensed")].colour),
 )
-"""Category index -> (legend label, colour) of the tissue map."""
+"""Category index -> (legend label, colour) of the tissue map: empty, the cell-type table's immune
+categories (:func:`abm.biology.cells.immune_categories`), MSC (drawn over as stars by state)."""
 
-MSC_STYLES = {  # state -> (legend label, face colour, edge colour)
-    msc.RESTING: ("MSC, resting", "#ffffff", "#000000"),
-    msc.LICENSED: ("MSC, licensed", "#ffd92f", "#000000"),
-    msc.APOPTOTIC: ("MSC, apoptotic", "#7f7f7f", "#3a3a3a"),
-}
+MSC_EDGES = {"apoptotic": "#3a3a3a"}
+"""Star outline by MSC state (default black)."""
+
+MSC_STYLES = {  # state code -> (legend label, face colour, edge colour)
+    i: (s.label, s.colour, MSC_EDGES.get(s.key, "#000000")) for i, s in enumerate(cells.MSC.states)}
 
 LINE_COLOURS = ("#222222", "#8c2d9e", "#d4a017", "#7fffd4")
 """Blood ratio, tissue ratio, infusion days, MSC outlines on the fields."""
@@ -183,10 +178,9 @@ def cell_map(model) -> np.ndarray:
     sp = model.space
     img = np.zeros((sp.width, sp.height), np.uint8)
     T, M, B, S = model.tcells, model.macrophages, model.bcells, model.msc
-    img[T.x, T.y] = 1 + np.select([T.state == tcells.TH17, T.state == tcells.TREG], [1, 2], 0)
-    img[M.x, M.y] = np.where(M.ido_pos, 6, np.where(M.state == macrophages.M2, 5, 4))
-    img[B.x, B.y] = np.where(B.state == bcells.PLASMA, 8, 7)
-    img[S.x, S.y] = 9
+    for ct, pop in ((cells.TCELLS, T), (cells.MACROPHAGES, M), (cells.BCELLS, B)):
+        img[pop.x, pop.y] = 1 + cells.categories_of(ct, pop)
+    img[S.x, S.y] = len(CELL_CLASSES) - 1
     return img
 
 
@@ -260,7 +254,7 @@ class Animator:
         from matplotlib.lines import Line2D
         from matplotlib.patches import Patch
 
-        from abm.biology import dosing as treatment
+        from abm.biology import dosing
 
         self.frames, self.fields, self.dpi = list(frames), list(fields), dpi
         sc = src.scenario
@@ -331,7 +325,7 @@ class Animator:
         for col, (label, colour, ls) in styles.items():
             (self.lines[col],) = ax.plot([], [], color=colour, ls=ls, lw=1.8, label=f"{label} Treg/Th17")
             (self.heads[col],) = ax.plot([], [], "o", color=colour, ms=5)
-        infusion_days = sorted({inf.day for inf in treatment.plan(sc, sc.arms[src.arm]) if inf.day <= src.days})
+        infusion_days = sorted({inf.day for inf in dosing.plan(sc, sc.arms[src.arm]) if inf.day <= src.days})
         for day in infusion_days:
             ax.axvline(day, color=LINE_COLOURS[2], lw=1.2, ls=":", zorder=0)
         finite = np.concatenate([v[np.isfinite(v)] for v in self.series.values()])

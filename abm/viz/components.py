@@ -19,7 +19,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter
 
-from abm.biology.rules import bcells, macrophages, msc, tcells
+from abm.biology import cells
+from abm.biology.rules import msc
 from abm.config import MEDIATORS
 from abm.viz.app_model import APP_BURN_IN_DAYS, APP_GRID, BLOCKADE_LABELS, AppModel
 from abm.viz.mechanisms import draw_mechanisms, mechanism_graph
@@ -27,15 +28,12 @@ from abm.viz.mechanisms import draw_mechanisms, mechanism_graph
 FIELD_LABELS = {"ido": "IDO activity", "pge2": "PGE2", "tgfb": "TGF-beta", "il6": "IL-6", "il10": "IL-10",
                 "infl": "inflammation (IFN-g/TNF-a)"}
 UNITS = "a.u. (1 = half-maximal concentration)"
-CELL_STYLES = [  # (label, colour, size)
-    ("naive T", "#b0b0b0", 7), ("Th17", "#d62728", 9), ("Treg", "#1f77b4", 9),
-    ("M1 macrophage", "#ff7f0e", 16), ("M2 macrophage", "#2ca02c", 16), ("IDO+ phagocyte", "#9467bd", 18),
-    ("B cell", "#8c564b", 6), ("plasma cell", "#e377c2", 8),
-]
+CELL_STYLES = [  # (label, colour, size), one per immune category of the cell-type table
+    (c.label, c.colour, cells.cell_type(c.cell_type).app_size) for c in cells.immune_categories()]
 DPI = 90
 FIELD_CMAP = LinearSegmentedColormap.from_list("field", ["#ffffff", "#4f6478"])
 """White to slate: light enough for the coloured cells to stay visible at high levels."""
-MSC_STYLES = [("MSC resting", "#ffffff"), ("MSC licensed", "#ffd700"), ("MSC apoptotic", "#555555")]
+MSC_STYLES = [(s.label, s.colour) for s in cells.MSC.states]
 
 selected_field = solara.reactive("infl")
 """The field under the cells (per browser session)."""
@@ -52,14 +50,11 @@ def png(fig: Figure, dpi: int = DPI) -> bytes:
 def cell_layers(sim) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, category) of immune cells and (x, y, MSC state) of MSC, categories as in CELL_STYLES."""
     T, M, B, S = sim.tcells, sim.macrophages, sim.bcells, sim.msc
-    t_cat = np.select([T.state == tcells.TH17, T.state == tcells.TREG], [1, 2], 0)
-    m_cat = np.where(M.ido_pos, 5, np.where(M.state == macrophages.M2, 4, 3))
-    b_cat = np.where(B.state == bcells.PLASMA, 7, 6)
     x = np.concatenate([T.x, M.x, B.x])
     y = np.concatenate([T.y, M.y, B.y])
-    cat = np.concatenate([t_cat, m_cat, b_cat]).astype(int)
-    s_state = np.select([S.state == msc.LICENSED, S.state == msc.APOPTOTIC], [1, 2], 0)
-    return x, y, cat, S.x.copy(), S.y.copy(), s_state
+    cat = np.concatenate([cells.categories_of(ct, pop) for ct, pop in
+                          ((cells.TCELLS, T), (cells.MACROPHAGES, M), (cells.BCELLS, B))])
+    return x, y, cat, S.x.copy(), S.y.copy(), S.state.astype(int)
 
 
 class TissueFigure:
@@ -112,8 +107,8 @@ class TissueFigure:
         self.msc.set_offsets(np.column_stack([sx, sy]) if sx.size else np.zeros((0, 2)))
         self.msc.set_facecolors(self._msc_colours[sstate] if sx.size else np.zeros((0, 4)))
         self.title.set_text(f"Tissue, day {self.model.t_days:.1f}: {FIELD_LABELS[field]}")
-        self.counts.set_text(f"MSC alive: {int(np.count_nonzero(sstate < 2))}\nMSC apoptotic: "
-                             f"{int(np.count_nonzero(sstate == 2))}\nT cells: {sim.tcells.n}\n"
+        self.counts.set_text(f"MSC alive: {int(np.count_nonzero(sstate != msc.APOPTOTIC))}\nMSC apoptotic: "
+                             f"{int(np.count_nonzero(sstate == msc.APOPTOTIC))}\nT cells: {sim.tcells.n}\n"
                              f"macrophages: {sim.macrophages.n}")
         return self.fig
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.biology.cells import BCELLS
 from abm.biology.levels import Levels
 from abm.biology.parameters import BCells
 from abm.engine.hazards import competing_fates, hill, per_h
 
-B, PLASMA = 0, 1
+B, PLASMA = BCELLS.codes("b", "plasma")
 
 
 def to_plasma(p: BCells, s: Levels, treg_contacts: np.ndarray | float,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.biology.cells import MACROPHAGES
 from abm.biology.levels import Levels
 from abm.biology.parameters import Macrophages
 from abm.engine.hazards import competing_fates, hill, per_h
 
-M1, M2 = 0, 1
+M1, M2 = MACROPHAGES.codes("m1", "m2")
 
 
 def to_m2(p: Macrophages, s: Levels) -> np.ndarray | float:

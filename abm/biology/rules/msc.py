@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.biology.cells import MSC as MSC_CELLS
 from abm.biology.parameters import MSC
 from abm.biology.rules.macrophages import M2
 from abm.engine.hazards import competing_fates, hill, per_h
 
-RESTING, LICENSED, APOPTOTIC = 0, 1, 2
+RESTING, LICENSED, APOPTOTIC = MSC_CELLS.codes("resting", "licensed", "apoptotic")
 
 
 def licensing(p: MSC, infl: np.ndarray | float) -> np.ndarray | float:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.biology.cells import TCELLS
 from abm.biology.levels import Levels
 from abm.biology.parameters import TCells
 from abm.engine.hazards import competing_fates, hill, per_h, prob
 
-NAIVE, TH17, TREG = 0, 1, 2
-STATE_NAMES = {NAIVE: "naive", TH17: "th17", TREG: "treg"}
+NAIVE, TH17, TREG = TCELLS.codes("naive", "th17", "treg")
 
 
 def treg_induction(p: TCells, s: Levels) -> np.ndarray | float:

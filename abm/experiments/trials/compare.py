@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from abm.biology import dosing as treatment
+from abm.biology import dosing
 from abm.config import Scenario, validate_dict
 from abm.experiments.trials.findings import (
     DETECTION_FRACTION,
@@ -290,8 +290,8 @@ def half_life_h(rows: pd.DataFrame, col: str, after_day: float) -> float:
     return float(np.log(2) / -slope * 24.0) if slope < 0 else math.nan
 
 
-def _infusions(scenario: Scenario, arm: str) -> list[treatment.Infusion]:
-    return treatment.plan(scenario, scenario.arms[arm])
+def _infusions(scenario: Scenario, arm: str) -> list[dosing.Infusion]:
+    return dosing.plan(scenario, scenario.arms[arm])
 
 
 def _arms(scenario: Scenario, f: Finding) -> tuple[list[str], str | None, str]:

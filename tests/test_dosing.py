@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abm.biology import dosing as treatment
+from abm.biology import dosing
 from abm.config import Scenario, Treatment, validate_dict
 from abm.model import MSCModel
 
@@ -22,25 +22,25 @@ def arm(**fields: Any) -> Treatment:
     return Treatment.model_validate(fields)
 
 
-def one(s: Scenario, a: Treatment) -> treatment.Infusion:
-    plan = treatment.plan(s, a)
+def one(s: Scenario, a: Treatment) -> dosing.Infusion:
+    plan = dosing.plan(s, a)
     assert len(plan) == 1
     return plan[0]
 
 
 def expected_iv_tissue(s: Scenario, total: float) -> float:
     d = s.biology.delivery
-    share = treatment.slice_volume_ml(s) / s.disease.inflamed_tissue_volume_ml
+    share = dosing.slice_volume_ml(s) / s.disease.inflamed_tissue_volume_ml
     return total * (1 - d.lung_trap_fraction_iv) * d.homing_fraction_to_inflamed * share
 
 
 # --------------------------------------------------------------------------- geometry
 def test_slice_volume_of_the_default_tissue():
     # 100 x 100 voxels of 20 um = 2 mm x 2 mm, 20 um thick = 0.08 mm3 = 8e-5 mL
-    assert treatment.slice_volume_ml(Scenario()) == pytest.approx(8e-5, rel=1e-12)
+    assert dosing.slice_volume_ml(Scenario()) == pytest.approx(8e-5, rel=1e-12)
     s = scenario(tissue={"width_voxels": 50, "height_voxels": 40, "voxel_um": 10.0},
                  biology={"delivery": {"slice_thickness_um": 30.0}})
-    assert treatment.slice_volume_ml(s) == pytest.approx(0.5 * 0.4 * 0.03 / 1000, rel=1e-12)
+    assert dosing.slice_volume_ml(s) == pytest.approx(0.5 * 0.4 * 0.03 / 1000, rel=1e-12)
 
 
 # --------------------------------------------------------------------------- IV
@@ -116,7 +116,7 @@ def test_local_route_sends_nothing_to_the_lung():
     assert inf.to_lung == 0.0
     d = s.biology.delivery
     assert inf.tissue_expected == pytest.approx(
-        1e7 * treatment.slice_volume_ml(s) / d.local_injection_volume_ml, rel=1e-12)
+        1e7 * dosing.slice_volume_ml(s) / d.local_injection_volume_ml, rel=1e-12)
     # the inflamed-tissue volume matters for homing, not for a local injection
     other = scenario(disease={"preset": "sle", "inflamed_tissue_volume_ml": 999.0})
     assert one(other, arm(route="local", dose={"total_cells": 1e7})) == inf
@@ -131,7 +131,7 @@ def test_intra_arterial_mapping():
     inf = one(s, arm(route="intra_arterial", dose={"total_cells": total}))
     fp = d.intra_arterial_first_pass
     rest = total * (1 - fp)
-    share = treatment.slice_volume_ml(s) / s.disease.inflamed_tissue_volume_ml
+    share = dosing.slice_volume_ml(s) / s.disease.inflamed_tissue_volume_ml
     assert inf.to_lung == pytest.approx(rest * d.lung_trap_fraction_iv)
     assert inf.tissue_expected == pytest.approx(
         (total * fp + rest * (1 - d.lung_trap_fraction_iv) * d.homing_fraction_to_inflamed) * share)
@@ -144,18 +144,18 @@ def test_intra_arterial_mapping():
 def test_control_arms_plan_nothing(control):
     a = arm(control=control, dose={"total_cells": 1e8}, schedule={"days": [0, 7, 14]}, route="local")
     assert not a.gives_cells
-    assert treatment.plan(Scenario(), a) == []
+    assert dosing.plan(Scenario(), a) == []
 
 
 def test_default_arm_gives_cells():
     a = Treatment()
-    assert a.gives_cells and len(treatment.plan(Scenario(), a)) == 1
+    assert a.gives_cells and len(dosing.plan(Scenario(), a)) == 1
 
 
 # --------------------------------------------------------------------------- potency
 def test_potency_falls_with_passage():
     s = Scenario()
-    pots = {p: treatment.potency(s, arm(product={"passage": p})) for p in range(1, 16)}
+    pots = {p: dosing.potency(s, arm(product={"passage": p})) for p in range(1, 16)}
     assert all(pots[p] == 1.0 for p in (1, 2, 3, 4))
     loss = s.biology.delivery.passage_potency_loss
     assert pots[6] == pytest.approx(1.0 - 2 * loss)
@@ -166,29 +166,29 @@ def test_potency_falls_with_passage():
 
 def test_potency_never_negative():
     s = scenario(biology={"delivery": {"passage_potency_loss": 0.2}})
-    assert treatment.potency(s, arm(product={"passage": 15})) == 0.0
+    assert dosing.potency(s, arm(product={"passage": 15})) == 0.0
 
 
 def test_autologous_cells_impaired_in_sle_not_in_ra_or_healthy():
     factor = Scenario().biology.delivery.autologous_disease_potency
     auto, allo = arm(product={"donor": "autologous"}), arm(product={"donor": "allogeneic"})
     sle, ra, healthy = (scenario(disease={"preset": p}) for p in ("sle", "ra", "healthy"))
-    assert treatment.potency(sle, allo) == 1.0
-    assert treatment.potency(sle, auto) == pytest.approx(factor) and factor < 1.0
-    assert treatment.potency(ra, auto) == treatment.potency(ra, allo) == 1.0
-    assert treatment.potency(healthy, auto) == 1.0
+    assert dosing.potency(sle, allo) == 1.0
+    assert dosing.potency(sle, auto) == pytest.approx(factor) and factor < 1.0
+    assert dosing.potency(ra, auto) == dosing.potency(ra, allo) == 1.0
+    assert dosing.potency(healthy, auto) == 1.0
     # the flag, not the preset name, decides
     ra_impaired = scenario(disease={"preset": "ra", "autologous_msc_impaired": True})
-    assert treatment.potency(ra_impaired, auto) == pytest.approx(factor)
+    assert dosing.potency(ra_impaired, auto) == pytest.approx(factor)
 
 
 def test_passage_and_autologous_impairment_combine():
     s = Scenario()
     d = s.biology.delivery
     a = arm(product={"donor": "autologous", "passage": 6})
-    assert treatment.potency(s, a) == pytest.approx((1 - 2 * d.passage_potency_loss)
+    assert dosing.potency(s, a) == pytest.approx((1 - 2 * d.passage_potency_loss)
                                                     * d.autologous_disease_potency)
-    assert all(inf.potency == treatment.potency(s, a) for inf in treatment.plan(s, a))
+    assert all(inf.potency == dosing.potency(s, a) for inf in dosing.plan(s, a))
 
 
 def test_licensed_product_arrives_licensed():
@@ -209,15 +209,15 @@ def test_licensed_product_arrives_licensed():
 def test_schedule_expands(schedule, days):
     a = arm(schedule=schedule)
     assert a.schedule.infusion_days() == days
-    plan = treatment.plan(Scenario(), a)
+    plan = dosing.plan(Scenario(), a)
     assert [inf.day for inf in plan] == days
     assert len({(i.total_cells, i.to_lung, i.tissue_expected, i.potency) for i in plan}) == 1
 
 
 def test_every_n_days_equals_the_explicit_list():
     s = Scenario()
-    periodic = treatment.plan(s, arm(schedule={"every_days": 14, "times": 3, "start_day": 1}))
-    explicit = treatment.plan(s, arm(schedule={"days": [1, 15, 29]}))
+    periodic = dosing.plan(s, arm(schedule={"every_days": 14, "times": 3, "start_day": 1}))
+    explicit = dosing.plan(s, arm(schedule={"days": [1, 15, 29]}))
     assert periodic == explicit
 
 
