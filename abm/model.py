@@ -19,6 +19,7 @@ import numpy as np
 from abm.biology import cells, compartments, dosing, mechanisms, secretion
 from abm.biology.levels import Levels
 from abm.biology.rules import bcells, macrophages, msc, tcells
+from abm.biology.rules.evaluate import RuleSet
 from abm.config import MEDIATORS, Scenario, Treatment
 from abm.engine.fields import SteadyStateSolver
 from abm.engine.hazards import per_h
@@ -45,6 +46,8 @@ class MSCModel(mesa.Model):
         self.disease = scenario.disease
         self.patient = scenario.patient
         self.dt_h = scenario.simulation.dt_h
+        self.rules = RuleSet(self.bio, self.disease)
+        """The rule table compiled against this scenario's parameters (every hazard of the biology)."""
         t = scenario.tissue
         self.space = TissueSpace(t.width_voxels, t.height_voxels, t.voxel_um, MEDIATORS, self.random)
         self.grid = self.space.grid  # the name Mesa's renderer expects

@@ -1,6 +1,8 @@
-"""The registry of mechanisms agrees with the code of the rules (and the checker can tell when not)."""
+"""The mechanism registry is derived from the tables (abm.biology.mechanisms), and a new mechanism is one
+row of the rule table: it shows at once in the model's hazards, the registry graph and the docs."""
 
-import inspect
+from __future__ import annotations
+
 import itertools
 import shutil
 from pathlib import Path
@@ -10,7 +12,12 @@ import pytest
 
 from abm.biology import mechanisms as mech
 from abm.biology.levels import Levels
-from abm.config import MEDIATORS, Biology, Blockades
+from abm.biology.parameters import MEDIATORS, Biology
+from abm.biology.rules import evaluate, grammar
+from abm.biology.rules.custom import Signals
+from abm.biology.treatment import Blockades
+from abm.config import validate_dict
+from abm.model import MSCModel
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "mechanisms.md"
 
@@ -20,152 +27,119 @@ def graph():
     return mech.registry()
 
 
-def test_registry_matches_the_rules(graph):
-    """(a) signals, (b) parameters, (c) secretion, (d) blockades, rules, schema names, citations."""
-    problems = mech.consistency_problems(graph)
-    assert not problems, "\n".join(problems)
+def test_every_signal_row_of_the_table_is_an_acts_edge(graph):
+    for rule in grammar.rules():
+        name = mech.transition_name(rule)
+        assert graph.nodes[name]["kind"] == "transition" and rule.name in graph.nodes[name]["rules"]
+        for row in rule.terms:
+            nodes = (list(mech.CUSTOM_TERMS[row.signal].reads) if row.effect == "custom"
+                     else [mech._signal_node(rule, row)])
+            for node in nodes:
+                assert graph.has_edge(node, name, key=rule.name), (row.line, node, name)
+                edge = graph.edges[node, name, rule.name]
+                assert edge["kind"] == "acts" and row.line in edge["lines"]
+                assert row.source in edge["source"]
 
 
-def test_every_rate_law_of_the_rule_modules_is_found():
-    found = {}
-    for module in mech.RULE_MODULES:
-        found.update(mech.rule_reads(module))
-    registered = {rule for rules in mech.SPEC.values() for rule in rules if rule in found}
-    assert set(found) == registered
-    assert "abm.biology.rules.tcells.pge2_on_th17" not in found  # a helper: merged into th17_induction
-    assert found["abm.biology.rules.tcells.th17_induction"]["helpers"] == ["pge2_on_th17"]
-    assert "tcells.pge2_suppress_k" in found["abm.biology.rules.tcells.th17_induction"]["parameters"]
-    assert found["abm.biology.rules.msc.licensing"]["signals"] == {"infl"}
-    assert found["abm.biology.rules.bcells.to_plasma"]["signals"] == {"infl", "pge2", "contact"}
-
-
-# ----------------------------------------------------------------------------- the checker can fail
-def _problems_after(graph, edit):
-    broken = graph.copy()
-    edit(broken)
-    return mech.consistency_problems(broken)
-
-
-def test_dropping_an_acts_edge_is_reported(graph):
-    rule = "abm.biology.rules.tcells.treg_induction"
-    problems = _problems_after(graph, lambda g: g.remove_edge("ido", "naive -> Treg", key=rule))
-    assert any(f"{rule} reads 'ido'" in p for p in problems), problems
-    assert any("tcells.kynurenine_treg_boost" in p for p in problems), problems
-
-
-def test_an_edge_the_rule_does_not_read_is_reported(graph):
-    rule = "abm.biology.rules.macrophages.to_m2"
-    problems = _problems_after(graph, lambda g: g.add_edge(
-        "il6", "M1 -> M2", key=rule, kind="acts", sign=mech.OPPOSES, rule=rule, parameters=[], source=""))
-    assert any("does not read 'il6'" in p for p in problems), problems
-
-
-def test_a_missing_or_extra_parameter_is_reported(graph):
-    def drop(g):
-        g.edges["pge2", "naive -> Th17", "abm.biology.rules.tcells.th17_induction"]["parameters"].remove(
-            "tcells.pge2_low_k")
-    assert any("tcells.pge2_low_k" in p for p in _problems_after(graph, drop))
-
-    def add(g):
-        edge = g.edges["infl", "MSC licensing", "abm.biology.rules.msc.licensing"]
-        edge["parameters"].append("msc.efferocytosis_per_h")
-    assert any("does not read it" in p for p in _problems_after(graph, add))
-
-    def misspell(g):
-        g.edges["efferocytosis", "macrophage -> IDO+", "abm.biology.rules.msc.step_tissue"]["parameters"] = [
-            "msc.efferocytosis_per_hour", "msc.efferocytosis_radius_voxels"]
-    assert any("not in the schema" in p for p in _problems_after(graph, misspell))
-
-
-def test_secretion_mismatch_is_reported(graph):
-    problems = _problems_after(graph, lambda g: g.remove_edge("licensed MSC", "ido"))
-    assert any("secretion.msc_licensed.ido" in p for p in problems), problems
-    problems = _problems_after(graph, lambda g: g.add_edge(
-        "Th17", "il10", kind="secretes", parameters=["secretion.th17.il10"], value=1.0))
-    assert any("secretion.th17.il10 is 0" in p for p in problems), problems
-
-
-def test_blockade_mismatch_is_reported(graph):
-    def retarget(g):
-        g.graph["blockades"] = {**mech.BLOCKADES, "cox2_inhibitor": "cox2"}
-    assert any("cox2_inhibitor" in p for p in _problems_after(graph, retarget))
-    assert any("no_contact" in p for p in _problems_after(graph, lambda g: g.remove_node("contact")))
-
-
-def test_wrong_citation_is_reported(graph):
-    def cite(g):
-        g.edges["ido", "naive -> Treg", "abm.biology.rules.tcells.treg_induction"]["source"] = "Munn DH 1999 J Exp Med"
-    assert any("not cited" in p for p in _problems_after(graph, cite))
-
-
-def test_an_uncited_signal_is_reported(graph):
-    def blank(g):
-        g.edges["ido", "naive -> Treg", "abm.biology.rules.tcells.treg_induction"]["source"] = ""
-    assert any("has no source" in p for p in _problems_after(graph, blank))
-
-
-def test_a_new_rate_law_missing_from_the_registry_is_reported(graph, tmp_path, monkeypatch):
-    for module in mech.RULE_MODULES:
-        shutil.copy(mech.RULES_DIR / f"{module}.py", tmp_path / f"{module}.py")
-    with open(tmp_path / "tcells.py", "a") as f:
-        f.write("\n\ndef il10_rest(p: TCells, s: Levels, mood: float):\n"
-                "    return p.treg_induction_per_h * hill(s.il10) * mood\n")
-    monkeypatch.setattr(mech, "RULES_DIR", tmp_path)
-    problems = mech.consistency_problems(graph)
-    assert any("il10_rest is missing from the registry" in p for p in problems), problems
-    assert any("argument 'mood'" in p for p in problems), problems
-
-
-# ----------------------------------------------------------------------------- signs, by evaluation
-ARGS = {"contacts": 0.0, "treg_contacts": 0.0, "ido_pos": False, "licensed": False, "antigen_drive": 1.0,
-        "suppression": 0.0, "th17_fraction": 0.01, "treg_fraction": 0.07, "proliferation_factor": 1.0,
-        "treg_function": 1.0}
-GRID = [0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 20.0]
-INVERTED = {"abm.biology.rules.tcells.treg_suppression"}
-"""Rules that return a suppressed fraction, which their transition's rate multiplies as (1 - it)."""
-
-
-def _rate(rule: str, signal: str, value) -> float:
-    func = mech.resolve(rule)
+def test_every_acts_edge_names_a_source_and_existing_parameters(graph):
     bio = Biology()
-    kwargs = {}
-    for name, par in inspect.signature(func).parameters.items():
-        if name == "p":
-            kwargs[name] = getattr(bio, mech.section_of()[str(par.annotation)])
-        elif name == "s":
-            kwargs[name] = Levels(**{m: value if m == signal else 0.5 for m in MEDIATORS})
-        elif name in MEDIATORS:
-            kwargs[name] = value if name == signal else 0.5
-        elif mech.SIGNAL_ARGUMENTS.get(name) == signal:
-            kwargs[name] = value
-        else:
-            kwargs[name] = ARGS[name]
-    return float(func(**kwargs))
-
-
-def test_signs_agree_with_the_rate_laws(graph):
-    """Promotes: rises with the signal; opposes: falls; dose-dependent: rises then falls (or back)."""
-    laws = {rule for module in mech.RULE_MODULES for rule in mech.rule_reads(module)}
-    checked = 0
-    for u, _v, d in graph.edges(data=True):
-        if d["kind"] != "acts" or d["rule"] not in laws:  # step functions are not evaluated here
+    disease = validate_dict({}).disease
+    for u, v, d in graph.edges(data=True):
+        if d["kind"] != "acts":
             continue
-        values = [False, True] if u in ("IDO+ phagocyte", "licensed MSC") else GRID
-        rates = np.array([_rate(d["rule"], u, x) for x in values])
-        if d["rule"] in INVERTED:
-            rates = 1.0 - rates
+        assert d["source"], (u, v)
+        for p in d["parameters"]:
+            evaluate.parameter(bio, disease, p)
+
+
+def test_signs_agree_with_the_evaluated_rates(graph):
+    """Raising a mediator raises the rate of every rule it promotes and lowers every rule it opposes."""
+    rs = evaluate.RuleSet(Biology(), validate_dict({}).disease)
+    by_name = {r.name: r for r in grammar.rules()}
+    checked = 0
+    for u, _, d in graph.edges(data=True):
+        if d["kind"] != "acts" or u not in MEDIATORS:
+            continue
+        rule = by_name[d["rule"]]
+        rising = np.geomspace(0.05, 20.0, 25)
+        levels = {m: np.full(rising.size, 0.5) for m in MEDIATORS}
+        levels[u] = rising
+        sig = Signals(Levels(**levels), contacts=0.0, markers={"ido_pos": np.zeros(rising.size, bool)},
+                      fractions={"th17": 0.02, "treg": 0.05})
+        rates = np.broadcast_to(rs.rate(rule.cell_type, rule.state, rule.behaviour, sig), rising.shape)
         steps = np.diff(rates)
         if d["sign"] == mech.PROMOTES:
-            assert (steps >= -1e-15).all() and rates[-1] > rates[0], (u, d["rule"], rates)
+            assert (steps >= -1e-15).all() and rates[-1] > rates[0], (u, d["rule"])
         elif d["sign"] == mech.OPPOSES:
-            assert (steps <= 1e-15).all() and rates[-1] < rates[0], (u, d["rule"], rates)
+            assert (steps <= 1e-15).all() and rates[-1] < rates[0], (u, d["rule"])
         else:
-            assert (steps > 1e-15).any() and (steps < -1e-15).any(), (u, d["rule"], rates)
+            assert (steps > 1e-15).any() and (steps < -1e-15).any(), (u, d["rule"])
         checked += 1
     assert checked >= 20
-    from abm.biology.rules.tcells import th17_expansion
-    s = Levels(*[0.5] * len(MEDIATORS))
-    assert th17_expansion(Biology().tcells, s, 1.0, 0.5, 0.01) < th17_expansion(Biology().tcells, s, 1.0, 0.0, 0.01)
+
+
+def test_what_makes_a_naive_t_cell_become_treg_is_one_rule_of_the_table():
+    rule = next(r for r in grammar.rules() if (r.cell_type, r.state, r.behaviour) == ("tcells", "naive", "to:treg"))
+    assert [t.signal for t in rule.terms] == ["tgfb", "ido", "il6"]
+    assert all(t.source for t in (rule.rate, *rule.terms))
+
+
+# ----------------------------------------------------------------------------- adding a row
+NEW_ROW = ("tcells,naive,to:treg,il10,increases,tcells.kynurenine_treg_boost,tcells.il10_half_max,"
+           "tcells.il10_hill,assumption: test row (IL-10 favours iTreg)\n")
+
+
+@pytest.fixture
+def table_with_a_new_row(tmp_path, monkeypatch):
+    copy = tmp_path / "table.csv"
+    shutil.copy(grammar.TABLE, copy)
+    with open(copy, "a", encoding="utf-8") as fh:
+        fh.write(NEW_ROW)
+    rules = grammar.rules(grammar.read_rows(copy))
+    monkeypatch.setattr(evaluate, "_DEFAULT", rules)
+    monkeypatch.setattr(grammar, "TABLE", copy)
+    return rules
+
+
+def test_a_new_row_is_in_the_hazards_the_registry_and_the_docs(table_with_a_new_row):
+    model = MSCModel(validate_dict({"tissue": {"width_voxels": 12, "height_voxels": 12}}), rng=1)
+    sig = lambda il10: Signals(Levels(ido=0.0, pge2=0.0, tgfb=1.0, il6=0.0, il10=il10, infl=0.0))  # noqa: E731
+    with_il10 = model.rules.rate("tcells", "naive", "to:treg", sig(2.0))
+    without = model.rules.rate("tcells", "naive", "to:treg", sig(0.0))
+    shipped = evaluate.RuleSet(model.bio, model.disease, grammar.rules(grammar.read_rows(
+        Path(grammar.__file__).with_name("table.csv"))))
+    assert with_il10 > without == shipped.rate("tcells", "naive", "to:treg", sig(2.0))
+    g = mech.registry(table=table_with_a_new_row)
+    assert g.edges["il10", "naive -> Treg", "tcells.naive->to:treg"]["sign"] == mech.PROMOTES
+    assert "assumption: test row (IL-10 favours iTreg)" in mech.markdown(g)
+
+
+@pytest.mark.parametrize(("row", "needle"), [
+    ("tcells,naive,to:treg,il99,increases,tcells.kynurenine_treg_boost,a,b,x\n", "signal 'il99'"),
+    ("tcells,naive,to:treg,il10,increases,tcells.kynurenine_treg_boost,tcells.il10_half_max,tcells.il10_hill,\n",
+     "names its source"),
+    ("tcells,naive,to:tr1,,rate,tcells.treg_induction_per_h,,,x\n", "behaviour 'to:tr1'"),
+    ("tcells,memory,to:treg,,rate,tcells.treg_induction_per_h,,,x\n", "state 'memory'"),
+    ("tcells,naive,to:treg,il10,increases,,tcells.il10_half_max,tcells.il10_hill,x\n", "needs its size"),
+    ("tcells,naive,to:treg,il10,custom,,,,x\n", "custom term 'il10' is not registered"),
+])
+def test_a_bad_row_is_refused_with_its_line(tmp_path, row, needle):
+    copy = tmp_path / "table.csv"
+    shutil.copy(grammar.TABLE, copy)
+    with open(copy, "a", encoding="utf-8") as fh:
+        fh.write(row)
+    with pytest.raises(grammar.RuleTableError, match="line") as info:
+        grammar.read_rows(copy)
+    assert needle in str(info.value)
+
+
+def test_an_unknown_parameter_is_refused_when_the_rules_are_built(tmp_path):
+    copy = tmp_path / "table.csv"
+    shutil.copy(grammar.TABLE, copy)
+    with open(copy, "a", encoding="utf-8") as fh:
+        fh.write("tcells,naive,to:treg,il10,increases,tcells.no_such_gain,tcells.il10_half_max,tcells.il10_hill,x\n")
+    with pytest.raises(grammar.RuleTableError, match="tcells.no_such_gain"):
+        evaluate.RuleSet(Biology(), validate_dict({}).disease, grammar.rules(grammar.read_rows(copy)))
 
 
 # ----------------------------------------------------------------------------- blockades
@@ -173,7 +147,7 @@ def test_blockade_fields_are_the_registry_keys():
     assert set(mech.BLOCKADES) == set(Blockades.model_fields)
 
 
-def test_blocked_mediators_match_the_former_set_arm_code():
+def test_blocked_mediators_are_the_blocked_fields():
     fields = list(Blockades.model_fields)
     for flags in itertools.product([False, True], repeat=len(fields)):
         b = Blockades(**dict(zip(fields, flags, strict=True)))
@@ -194,10 +168,9 @@ def test_mechanism_table(graph):
     assert list(table.columns) == ["mediator", "acts on", "sign", "rule", "parameters", "source"]
     assert len(table) == sum(d["kind"] == "acts" for *_, d in graph.edges(data=True))
     row = table[(table["mediator"] == "ido") & (table["acts on"] == "naive -> Treg")].iloc[0]
-    assert row["rule"] == "abm.biology.rules.tcells.treg_induction"
-    assert row["parameters"] == "tcells.kynurenine_treg_boost" and row["sign"] == "promotes"
+    assert row["rule"] == "tcells.naive->to:treg" and row["sign"] == "promotes"
+    assert row["parameters"].startswith("tcells.kynurenine_treg_boost")
 
 
 def test_mechanism_doc_is_current():
-    assert DOCS.read_text().rstrip("\n") == mech.markdown().rstrip("\n"), (
-        "docs/mechanisms.md is stale: run `python -m abm.biology.mechanisms > docs/mechanisms.md`")
+    assert DOCS.read_text() == mech.markdown() + "\n", "docs/mechanisms.md is stale: run `make docs`"

@@ -1,4 +1,5 @@
-"""Rate laws of abm.biology.rules: directions and relations set by the biology, and the fate samplers.
+"""Rate laws of the rule table (evaluated through abm.biology.rules): directions and relations set by the
+biology, and the fate samplers.
 
 Every assertion is a direction or relation stated by the cited biology (or by probability
 theory for the samplers), never a value copied from the model's output.
@@ -10,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+import rule_laws as laws
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -17,7 +19,6 @@ from hypothesis.extra import numpy as hnp
 from abm.biology.disease import Disease
 from abm.biology.levels import Levels
 from abm.biology.parameters import MSC, BCells, Macrophages, TCells
-from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.engine.hazards import binomial_fates, competing_fates, hill, prob
 
 TC, MAC, BC, MS = TCells(), Macrophages(), BCells(), MSC()
@@ -59,50 +60,50 @@ def test_prob_of_a_constant_hazard():
 
 # --------------------------------------------------------------------------- T-cell induction
 def test_treg_induction_rises_with_tgfb_without_il6():
-    r = tcells.treg_induction(TC, lv(tgfb=RISING))
+    r = laws.treg_induction(TC, lv(tgfb=RISING))
     assert strictly_increasing(r)
-    assert tcells.treg_induction(TC, lv(tgfb=0.0)) == 0.0  # no TGF-beta, no iTreg
+    assert laws.treg_induction(TC, lv(tgfb=0.0)) == 0.0  # no TGF-beta, no iTreg
 
 
 @pytest.mark.parametrize("il6", [0.0, 0.01, 0.05])
 @pytest.mark.parametrize("tgfb", [2.0, 5.0, 20.0, 100.0])
 def test_high_tgfb_without_il6_favours_treg_over_th17(tgfb, il6):
     s = lv(tgfb=tgfb, il6=il6)
-    assert tcells.treg_induction(TC, s) > tcells.th17_induction(TC, s)
+    assert laws.treg_induction(TC, s) > laws.th17_induction(TC, s)
 
 
 def test_no_il6_no_th17_induction():
-    assert np.all(tcells.th17_induction(TC, lv(tgfb=RISING)) == 0.0)
+    assert np.all(laws.th17_induction(TC, lv(tgfb=RISING)) == 0.0)
 
 
 @pytest.mark.parametrize("il6", [3.0, 10.0, 100.0])
 @pytest.mark.parametrize("tgfb", [0.05, 0.1, 0.2, 0.3, 0.5])
 def test_il6_with_low_tgfb_favours_th17_over_treg(tgfb, il6):
     s = lv(tgfb=tgfb, il6=il6)
-    assert tcells.th17_induction(TC, s) > tcells.treg_induction(TC, s)
+    assert laws.th17_induction(TC, s) > laws.treg_induction(TC, s)
 
 
 @pytest.mark.parametrize("tgfb", [0.1, 1.0, 10.0])
 def test_il6_lowers_treg_induction(tgfb):
-    r = tcells.treg_induction(TC, lv(tgfb=tgfb, il6=RISING))
+    r = laws.treg_induction(TC, lv(tgfb=tgfb, il6=RISING))
     assert strictly_decreasing(r)
-    assert r[-1] < tcells.treg_induction(TC, lv(tgfb=tgfb))
+    assert r[-1] < laws.treg_induction(TC, lv(tgfb=tgfb))
 
 
 def test_th17_needs_some_tgfb_but_high_tgfb_opposes_it():
-    r = tcells.th17_induction(TC, lv(il6=5.0, tgfb=RISING))
+    r = laws.th17_induction(TC, lv(il6=5.0, tgfb=RISING))
     top = int(np.argmax(r))
     assert 0 < top < r.size - 1  # a window of TGF-beta, not a monotone response
-    assert tcells.th17_induction(TC, lv(il6=5.0, tgfb=0.0)) == 0.0
+    assert laws.th17_induction(TC, lv(il6=5.0, tgfb=0.0)) == 0.0
 
 
 @pytest.mark.parametrize(("tgfb", "il6"), [(0.2, 0.0), (1.0, 0.5), (5.0, 0.1), (0.5, 3.0)])
 def test_ido_raises_treg_and_lowers_th17_induction(tgfb, il6):
     s = lv(tgfb=tgfb, il6=il6, ido=RISING)
-    assert strictly_increasing(tcells.treg_induction(TC, s))
+    assert strictly_increasing(laws.treg_induction(TC, s))
     if il6 > 0:
-        assert strictly_decreasing(tcells.th17_induction(TC, s))
-        assert strictly_decreasing(tcells.treg_to_th17(TC, s))
+        assert strictly_decreasing(laws.th17_induction(TC, s))
+        assert strictly_decreasing(laws.treg_to_th17(TC, s))
 
 
 @settings(max_examples=60, deadline=None)
@@ -114,20 +115,20 @@ def test_ido_at_zero_has_no_effect(tgfb, il6, pge2, infl):
     no_ido_action = TC.model_copy(update={"kynurenine_treg_boost": 0.0, "ido_blocks_th17": 0.0,
                                           "tryptophan_arrest": 0.0})
     blocked = lv(tgfb=tgfb, il6=il6, pge2=pge2, infl=infl, ido=0.0)
-    for law in (tcells.treg_induction, tcells.th17_induction, tcells.treg_to_th17):
+    for law in (laws.treg_induction, laws.th17_induction, laws.treg_to_th17):
         assert law(TC, blocked) == law(no_ido_action, blocked)
-    assert (tcells.th17_expansion(TC, blocked, 0.7, 0.2, 0.02)
-            == tcells.th17_expansion(no_ido_action, blocked, 0.7, 0.2, 0.02))
+    assert (laws.th17_expansion(TC, blocked, 0.7, 0.02, contacts=2)
+            == laws.th17_expansion(no_ido_action, blocked, 0.7, 0.02, contacts=2))
 
 
 # --------------------------------------------------------------------------- PGE2 on Th17
 def pge2_crossover(p: TCells) -> float:
     """The PGE2 level where its effect on Th17 turns from support (>1) to suppression (<1)."""
     lo, hi = 1e-4, 1e4
-    assert tcells.pge2_on_th17(p, lo) > 1 > tcells.pge2_on_th17(p, hi)
+    assert laws.pge2_on_th17(p, lo) > 1 > laws.pge2_on_th17(p, hi)
     for _ in range(200):
         mid = math.sqrt(lo * hi)
-        if tcells.pge2_on_th17(p, mid) > 1:
+        if laws.pge2_on_th17(p, mid) > 1:
             lo = mid
         else:
             hi = mid
@@ -135,15 +136,15 @@ def pge2_crossover(p: TCells) -> float:
 
 
 def test_pge2_on_th17_is_dose_dependent():
-    assert tcells.pge2_on_th17(TC, 0.0) == pytest.approx(1.0)  # no PGE2, no effect
+    assert laws.pge2_on_th17(TC, 0.0) == pytest.approx(1.0)  # no PGE2, no effect
     for low in (0.01, 0.05, 0.1, 0.3):
-        assert tcells.pge2_on_th17(TC, low) > 1.0, low
+        assert laws.pge2_on_th17(TC, low) > 1.0, low
     for high in (3.0, 10.0, 100.0, 1e4):
-        assert tcells.pge2_on_th17(TC, high) < 1.0, high
+        assert laws.pge2_on_th17(TC, high) < 1.0, high
     # the same direction shows in the induction rate itself
-    base = tcells.th17_induction(TC, lv(il6=3.0, tgfb=0.2))
-    assert tcells.th17_induction(TC, lv(il6=3.0, tgfb=0.2, pge2=0.05)) > base
-    assert tcells.th17_induction(TC, lv(il6=3.0, tgfb=0.2, pge2=10.0)) < base
+    base = laws.th17_induction(TC, lv(il6=3.0, tgfb=0.2))
+    assert laws.th17_induction(TC, lv(il6=3.0, tgfb=0.2, pge2=0.05)) > base
+    assert laws.th17_induction(TC, lv(il6=3.0, tgfb=0.2, pge2=10.0)) < base
 
 
 def test_pge2_crossover_moves_with_pge2_suppress_k():
@@ -158,44 +159,45 @@ def test_pge2_crossover_moves_with_pge2_suppress_k():
 # --------------------------------------------------------------------------- macrophages
 @pytest.mark.parametrize(("il10", "tgfb"), [(0.0, 0.0), (0.5, 0.5), (2.0, 0.0)])
 def test_pge2_drives_m2(il10, tgfb):
-    r = macrophages.to_m2(MAC, lv(pge2=RISING, il10=il10, tgfb=tgfb))
+    r = laws.to_m2(MAC, lv(pge2=RISING, il10=il10, tgfb=tgfb))
     assert strictly_increasing(r)
     assert np.all(r <= MAC.m1_to_m2_per_h)
 
 
 def test_to_m1_is_zero_for_ido_pos_and_rises_with_inflammation_otherwise():
     s = lv(infl=RISING)
-    assert np.all(macrophages.to_m1(MAC, s, np.ones(RISING.size, bool)) == 0.0)
-    assert strictly_increasing(macrophages.to_m1(MAC, s, np.zeros(RISING.size, bool)))
+    assert np.all(laws.to_m1(MAC, s, np.ones(RISING.size, bool)) == 0.0)
+    assert strictly_increasing(laws.to_m1(MAC, s, np.zeros(RISING.size, bool)))
     mixed = np.arange(RISING.size) % 2 == 0
-    r = macrophages.to_m1(MAC, s, mixed)
+    r = laws.to_m1(MAC, s, mixed)
     assert np.all(r[mixed] == 0.0)
     assert np.all(r[~mixed] > 0.0)
 
 
 # --------------------------------------------------------------------------- expansion
 def test_tryptophan_depletion_lowers_th17_expansion():
-    r = tcells.th17_expansion(TC, lv(infl=1.0, ido=RISING), 0.7, 0.0, 0.02)
+    r = laws.th17_expansion(TC, lv(infl=1.0, ido=RISING), 0.7, 0.02)
     assert strictly_decreasing(r)
     assert r[-1] > 0  # arrest is partial (tryptophan_arrest < 1)
 
 
 def test_treg_suppression_lowers_th17_expansion():
-    supp = np.linspace(0.0, 1.0, 21)
-    r = tcells.th17_expansion(TC, lv(infl=1.0), 0.7, supp, 0.02)
+    contacts = np.arange(0, 9)
+    r = laws.th17_expansion(TC, lv(infl=1.0), 0.7, 0.02, contacts=contacts)
     assert strictly_decreasing(r)
-    assert r[-1] == pytest.approx(0.0)
+    full = laws.th17_expansion(TC, lv(infl=1.0, il10=1e3), 0.7, 0.02, contacts=1000, treg_function=1.5)
+    assert full == pytest.approx(0.0)  # complete suppression stops expansion
 
 
 def test_treg_suppression_needs_contacts_or_il10_and_scales_with_treg_function():
-    assert tcells.treg_suppression(TC, 0, 0.0, 1.0) == 0.0
-    assert tcells.treg_suppression(TC, np.zeros(5), np.zeros(5), 1.3).tolist() == [0.0] * 5
+    assert laws.treg_suppression(TC, 0, 0.0, 1.0) == 0.0
+    assert laws.treg_suppression(TC, np.zeros(5), np.zeros(5), 1.3).tolist() == [0.0] * 5
     contacts = np.arange(0, 9)
-    assert strictly_increasing(tcells.treg_suppression(TC, contacts, 0.0, 1.0))
-    assert strictly_increasing(tcells.treg_suppression(TC, 0, RISING, 1.0))
-    full = tcells.treg_suppression(TC, contacts, 0.7, 1.0)
+    assert strictly_increasing(laws.treg_suppression(TC, contacts, 0.0, 1.0))
+    assert strictly_increasing(laws.treg_suppression(TC, 0, RISING, 1.0))
+    full = laws.treg_suppression(TC, contacts, 0.7, 1.0)
     for f in (0.0, 0.5, 0.7, 1.2):
-        np.testing.assert_allclose(tcells.treg_suppression(TC, contacts, 0.7, f), f * full)
+        np.testing.assert_allclose(laws.treg_suppression(TC, contacts, 0.7, f), f * full)
 
 
 def test_suppression_is_a_fraction_for_every_allowed_treg_function():
@@ -203,39 +205,39 @@ def test_suppression_is_a_fraction_for_every_allowed_treg_function():
     tf_max = min(m.le for m in Disease.model_fields["treg_function"].metadata
                  if getattr(m, "le", None) is not None)
     Disease(treg_function=tf_max)  # accepted by validation
-    supp = tcells.treg_suppression(TC, 8, 10.0, tf_max)  # 8 suppressor neighbours, IL-10 10 a.u.
+    supp = laws.treg_suppression(TC, 8, 10.0, tf_max)  # 8 suppressor neighbours, IL-10 10 a.u.
     assert supp <= 1.0
-    assert tcells.th17_expansion(TC, lv(infl=1.0), 0.7, supp, 0.02) >= 0.0
+    assert laws.th17_expansion(TC, lv(infl=1.0, il10=10.0), 0.7, 0.02, contacts=8, treg_function=tf_max) >= 0.0
 
 
 def test_treg_expansion_limited_by_treg_frequency():
-    r = tcells.treg_expansion(TC, np.linspace(0.0, 1.0, 11))
+    r = laws.treg_expansion(TC, np.linspace(0.0, 1.0, 11))
     assert strictly_decreasing(r)
     assert np.all(r > 0)
 
 
 def test_th17_to_treg_under_tgfb_and_against_il6():
-    assert strictly_increasing(tcells.th17_to_treg(TC, lv(tgfb=RISING)))
-    assert strictly_decreasing(tcells.th17_to_treg(TC, lv(tgfb=1.0, il6=RISING)))
-    assert strictly_increasing(tcells.treg_to_th17(TC, lv(il6=RISING)))
+    assert strictly_increasing(laws.th17_to_treg(TC, lv(tgfb=RISING)))
+    assert strictly_decreasing(laws.th17_to_treg(TC, lv(tgfb=1.0, il6=RISING)))
+    assert strictly_increasing(laws.treg_to_th17(TC, lv(il6=RISING)))
 
 
 # --------------------------------------------------------------------------- B cells, MSC
 def test_plasma_differentiation_falls_with_treg_contacts_and_pge2():
     s = lv(infl=1.0)
-    assert strictly_decreasing(bcells.to_plasma(BC, s, np.arange(0, 9), 1.0))
-    assert strictly_decreasing(bcells.to_plasma(BC, lv(infl=1.0, pge2=RISING), 0, 1.0))
-    assert strictly_increasing(bcells.to_plasma(BC, lv(infl=RISING), 0, 1.0))
-    assert bcells.to_plasma(BC, s, 0, 0.5) < bcells.to_plasma(BC, s, 0, 1.0)  # cyclophosphamide
+    assert strictly_decreasing(laws.to_plasma(BC, s, np.arange(0, 9), 1.0))
+    assert strictly_decreasing(laws.to_plasma(BC, lv(infl=1.0, pge2=RISING), 0, 1.0))
+    assert strictly_increasing(laws.to_plasma(BC, lv(infl=RISING), 0, 1.0))
+    assert laws.to_plasma(BC, s, 0, 0.5) < laws.to_plasma(BC, s, 0, 1.0)  # cyclophosphamide
 
 
 def test_msc_licensing_rises_with_inflammation_and_licensed_msc_live_longer():
-    assert strictly_increasing(msc.licensing(MS, RISING))
-    assert msc.licensing(MS, 0.0) == 0.0
-    resting = msc.apoptosis(MS, False)
-    licensed = msc.apoptosis(MS, True)
+    assert strictly_increasing(laws.licensing(MS, RISING))
+    assert laws.licensing(MS, 0.0) == 0.0
+    resting = laws.apoptosis(MS, False)
+    licensed = laws.apoptosis(MS, True)
     assert licensed < resting
-    both = msc.apoptosis(MS, np.array([False, True]))
+    both = laws.apoptosis(MS, np.array([False, True]))
     assert both[1] < both[0]
 
 
@@ -357,21 +359,22 @@ def test_every_rate_law_is_finite_and_non_negative(data, n, treg_function, antig
     s = Levels.from_rows(np.array(rows))
     contacts = data.draw(hnp.arrays(np.int16, n, elements=st.integers(0, 9)))
     ido_pos = data.draw(hnp.arrays(np.bool_, n))
-    supp = tcells.treg_suppression(TC, contacts, s.il10, treg_function)
+    supp = laws.treg_suppression(TC, contacts, s.il10, treg_function)
     out = {
-        "treg_induction": tcells.treg_induction(TC, s),
-        "th17_induction": tcells.th17_induction(TC, s),
-        "pge2_on_th17": tcells.pge2_on_th17(TC, s.pge2),
+        "treg_induction": laws.treg_induction(TC, s),
+        "th17_induction": laws.th17_induction(TC, s),
+        "pge2_on_th17": laws.pge2_on_th17(TC, s.pge2),
         "treg_suppression": supp,
-        "th17_expansion": tcells.th17_expansion(TC, s, antigen, supp, fraction),
-        "treg_expansion": tcells.treg_expansion(TC, fraction),
-        "th17_to_treg": tcells.th17_to_treg(TC, s),
-        "treg_to_th17": tcells.treg_to_th17(TC, s),
-        "to_m2": macrophages.to_m2(MAC, s),
-        "to_m1": macrophages.to_m1(MAC, s, ido_pos),
-        "to_plasma": bcells.to_plasma(BC, s, contacts, factor),
-        "licensing": msc.licensing(MS, s.infl),
-        "apoptosis": msc.apoptosis(MS, ido_pos),
+        "th17_expansion": laws.th17_expansion(TC, s, antigen, fraction, contacts=contacts,
+                                              treg_function=treg_function),
+        "treg_expansion": laws.treg_expansion(TC, fraction),
+        "th17_to_treg": laws.th17_to_treg(TC, s),
+        "treg_to_th17": laws.treg_to_th17(TC, s),
+        "to_m2": laws.to_m2(MAC, s),
+        "to_m1": laws.to_m1(MAC, s, ido_pos),
+        "to_plasma": laws.to_plasma(BC, s, contacts, factor),
+        "licensing": laws.licensing(MS, s.infl),
+        "apoptosis": laws.apoptosis(MS, ido_pos),
     }
     for name, r in out.items():
         r = np.asarray(r, float)
@@ -391,8 +394,9 @@ def test_t_cell_laws_non_negative_for_valid_parameters(il6_blocks, ido_blocks, a
                pge2_low_support=support)
     rng = np.random.default_rng(seed)
     s = Levels.from_rows(rng.choice([0.0, level, 1.0], size=(6, 8)))
-    supp = tcells.treg_suppression(p, rng.integers(0, 9, 8), s.il10, 1.0)
-    for r in (tcells.treg_induction(p, s), tcells.th17_induction(p, s),
-              tcells.th17_expansion(p, s, 1.0, supp, 0.1), tcells.treg_to_th17(p, s),
-              tcells.th17_to_treg(p, s)):
+    supp = laws.treg_suppression(p, rng.integers(0, 9, 8), s.il10, 1.0)
+    assert np.all((supp >= 0) & (supp <= 1))
+    for r in (laws.treg_induction(p, s), laws.th17_induction(p, s),
+              laws.th17_expansion(p, s, 1.0, 0.1, contacts=rng.integers(0, 9, 8)), laws.treg_to_th17(p, s),
+              laws.th17_to_treg(p, s)):
         assert np.all(np.isfinite(r)) and np.all(r >= 0)

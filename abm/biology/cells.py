@@ -35,6 +35,12 @@ class CellState:
     """Row of ``biology.secretion`` this state secretes with (``None``: no secretion)."""
     source: str = ""
     """Why the state secretes what it does (citation), or what defines it."""
+    short: str = ""
+    """Short name in transition names (``"naive"`` in ``naive -> Treg``); default: the label."""
+
+    @property
+    def name(self) -> str:
+        return self.short or self.label
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,10 @@ class Marker:
     column: str
     secretes: str | None = None
     source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label
 
 
 @dataclass(frozen=True)
@@ -90,7 +100,7 @@ class CellType:
 SECRETION = "a cell-state -> mediator link; the rate is a parameter of biology.secretion"
 
 TCELLS = CellType("tcells", "CD4 T cell", (
-    CellState("naive", "naive CD4 T", "#a6a6a6", "tissue_naive", None, "unpolarised CD4 T cell"),
+    CellState("naive", "naive CD4 T", "#a6a6a6", "tissue_naive", None, "unpolarised CD4 T cell", "naive"),
     CellState("th17", "Th17", "#d62728", "tissue_th17", "th17",
               "Th17 secrete IL-17, IL-6 and TNF (Korn T 2009 Annu Rev Immunol)"),
     CellState("treg", "Treg", "#1f77b4", "tissue_treg", "treg",
@@ -99,16 +109,17 @@ TCELLS = CellType("tcells", "CD4 T cell", (
 
 MACROPHAGES = CellType("macrophages", "macrophage", (
     CellState("m1", "M1 macrophage", "#ff7f0e", "tissue_m1", "m1",
-              "classically activated macrophages secrete IL-6 and TNF (Murray PJ 2014 Immunity)"),
+              "classically activated macrophages secrete IL-6 and TNF (Murray PJ 2014 Immunity)", "M1"),
     CellState("m2", "M2 macrophage", "#2ca02c", "tissue_m2", "m2",
-              "alternatively activated macrophages secrete IL-10 and TGF-beta (Mantovani A 2004 Trends Immunol)"),
+              "alternatively activated macrophages secrete IL-10 and TGF-beta (Mantovani A 2004 Trends Immunol)",
+              "M2"),
 ), markers=(
     Marker("ido_pos", "IDO+ phagocyte", "#9467bd", "tissue_ido_macrophages", "ido_phagocyte",
            "phagocytes that engulfed apoptotic MSC express IDO (Galleu A 2017 Sci Transl Med)"),
 ), columns={"age_h": np.float64}, app_size=16.0)
 
 BCELLS = CellType("bcells", "B cell", (
-    CellState("b", "B cell", "#8c564b", "tissue_b", None, "naive/activated B cell"),
+    CellState("b", "B cell", "#8c564b", "tissue_b", None, "naive/activated B cell", "B"),
     CellState("plasma", "plasma cell", "#e377c2", "tissue_plasma", None,
               "antibody-secreting cell; feeds the autoantibody index, secretes no field"),
 ), columns={"age_h": np.float64}, app_size=6.0)

@@ -16,10 +16,10 @@ import numpy as np
 
 from abm.biology.levels import Levels
 from abm.biology.parameters import MEDIATORS
-from abm.biology.rules import msc as msc_rules
 from abm.biology.rules import tcells as t
+from abm.biology.rules.custom import Signals
 from abm.biology.secretion import vector
-from abm.engine.hazards import binomial_fates, hill, per_h, prob
+from abm.engine.hazards import binomial_fates, prob
 
 
 @dataclass
@@ -106,21 +106,21 @@ def step_lung(model, s: Levels) -> dict[str, int]:
     reprograms them, gain ``lung.inflammation_reversal_gain``; no study has timed it).
     """
     lung, p, rng, dt = model.lung, model.bio, model.rngs.lung, model.dt_h
-    lic, die_r = binomial_fates(int(lung.msc_resting), [
-        float(msc_rules.licensing(p.msc, s.infl)),
-        float(msc_rules.apoptosis(p.msc, False))], dt, rng)
-    die_l = rng.binomial(int(lung.msc_licensed), float(prob(msc_rules.apoptosis(p.msc, True), dt)))
+    sig = Signals(s)
+    rate = lambda state, behaviour: float(model.rules.rate("msc", state, behaviour, sig))  # noqa: E731
+    lic, die_r = binomial_fates(int(lung.msc_resting), [rate("resting", "to:licensed"),
+                                                        rate("resting", "to:apoptotic")], dt, rng)
+    die_l = rng.binomial(int(lung.msc_licensed), float(prob(rate("licensed", "to:apoptotic"), dt)))
     if model.blockades.no_efferocytosis:
         eaten = 0
-        decayed = rng.binomial(int(lung.msc_apoptotic), float(prob(1.0 / p.msc.apoptotic_persistence_h, dt)))
+        decayed = rng.binomial(int(lung.msc_apoptotic), float(prob(rate("apoptotic", "cleared"), dt)))
     else:
         eaten, decayed = binomial_fates(int(lung.msc_apoptotic), [
-            p.msc.efferocytosis_per_h, 1.0 / p.msc.apoptotic_persistence_h], dt, rng)
+            rate("apoptotic", "engulfed"), rate("apoptotic", "cleared")], dt, rng)
     lung.msc_resting -= lic + die_r
     lung.msc_licensed += lic - die_l
     lung.msc_apoptotic += die_r + die_l - eaten - decayed
-    reversal = per_h(p.lung.regulatory_half_life_days, 24) * (
-        1.0 + p.lung.inflammation_reversal_gain * float(hill(s.infl)))
+    reversal = float(model.rules.rate("lung_phagocytes", "regulatory", "lose:regulatory", sig))
     lost = lung.regulatory * float(prob(reversal, dt))
     gained = min(eaten * p.lung.phagocytes_per_msc, lung.phagocytes - lung.regulatory)
     lung.regulatory += gained - lost
@@ -131,18 +131,17 @@ def step_lung(model, s: Levels) -> dict[str, int]:
 
 def step_blood(model, s: Levels) -> dict[str, int]:
     """Fates of circulating CD4 T cells with the same laws as on the grid, and tissue exchange."""
-    b, p, rng, dt = model.blood, model.bio.tcells, model.rngs.blood, model.dt_h
+    b, rng, dt = model.blood, model.rngs.blood, model.dt_h
     total = max(b.total, 1)
-    deaths = t.death_rates(p)
-    suppression = t.treg_suppression(p, 0.0, s.il10, model.disease.treg_function)
+    sig = Signals(s, fractions={"th17": b.th17 / total, "treg": b.treg / total},
+                  proliferation_factor=model.proliferation_factor)
+    rate = lambda state, behaviour: float(model.rules.rate("tcells", state, behaviour, sig))  # noqa: E731
     to_treg, to_th17, n_die = binomial_fates(
-        b.naive, [float(t.treg_induction(p, s)), float(t.th17_induction(p, s)), deaths[t.NAIVE]], dt, rng)
-    s2t, s_die = binomial_fates(b.th17, [float(t.th17_to_treg(p, s)), deaths[t.TH17]], dt, rng)
-    t2s, r_die = binomial_fates(b.treg, [float(t.treg_to_th17(p, s)), deaths[t.TREG]], dt, rng)
-    grow = model.proliferation_factor
-    s_born = rng.binomial(b.th17, float(prob(grow * t.th17_expansion(
-        p, s, model.disease.antigen_drive, suppression, b.th17 / total), dt)))
-    r_born = rng.binomial(b.treg, float(prob(grow * t.treg_expansion(p, b.treg / total), dt)))
+        b.naive, [rate("naive", "to:treg"), rate("naive", "to:th17"), rate("naive", "death")], dt, rng)
+    s2t, s_die = binomial_fates(b.th17, [rate("th17", "to:treg"), rate("th17", "death")], dt, rng)
+    t2s, r_die = binomial_fates(b.treg, [rate("treg", "to:th17"), rate("treg", "death")], dt, rng)
+    s_born = rng.binomial(b.th17, float(prob(rate("th17", "divide"), dt)))
+    r_born = rng.binomial(b.treg, float(prob(rate("treg", "divide"), dt)))
     b.naive = int(b.naive - to_treg - to_th17 - n_die)
     b.th17 = int(b.th17 + to_th17 + t2s + s_born - s2t - s_die)
     b.treg = int(b.treg + to_treg + s2t + r_born - t2s - r_die)

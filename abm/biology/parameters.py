@@ -42,6 +42,24 @@ class Fields(Section):
     infl: Mediator = Mediator(loss_per_min=0.27)
 
 
+HALF_MAX_SOURCE = ("definition of the field unit: 1 a.u. is the concentration giving a half-maximal response of "
+                   "the main receptor (module docstring); the range allows a less or more sensitive cell type")
+HILL_SOURCE = ("assumption: non-cooperative receptor occupancy (Hill power 1); cytokine dose-response curves of "
+               "lymphocytes are commonly fitted with Hill powers of 1-2")
+
+
+def half_max(mediator: str, cells: str) -> Field:
+    """Half-maximal concentration (a.u.) of ``mediator`` for the responses of ``cells``."""
+    return param(1.0, "a.u.", HALF_MAX_SOURCE, gt=0, plausible=(0.3, 3.0),
+                 doc=f"half-maximal {mediator} concentration for {cells}")
+
+
+def hill_power(mediator: str, cells: str) -> Field:
+    """Hill power of the response of ``cells`` to ``mediator``."""
+    return param(1.0, "dimensionless", HILL_SOURCE, ge=0.25, le=8, plausible=(1.0, 3.0),
+                 doc=f"Hill power of the {mediator} response of {cells}")
+
+
 def _rates(**kw: float) -> Field:
     return Field(default_factory=lambda: Secretion(**kw))
 
@@ -103,6 +121,7 @@ class MSC(Section):
         2, "voxels", "assumption: macrophage reach ~40 um", ge=1, le=5)
     contact_radius_voxels: int = param(
         1, "voxels", "assumption: contact means an adjacent voxel (Moore neighbourhood)", ge=1, le=3)
+    infl_hill: float = hill_power("infl", "MSC")
 
 
 class TCells(Section):
@@ -172,6 +191,18 @@ class TCells(Section):
         "Invest)", gt=0, plausible=(5, 20))
     motility_um2_per_min: float = param(
         60.0, "um2/min", "T-cell motility coefficient in lymphoid tissue (Miller MJ 2002 Science)", ge=0)
+    tgfb_half_max: float = half_max("tgfb", "T cells")
+    ido_half_max: float = half_max("ido", "T cells")
+    il6_half_max: float = half_max("il6", "T cells")
+    infl_half_max: float = half_max("infl", "T cells")
+    il10_half_max: float = half_max("il10", "T cells")
+    tgfb_hill: float = hill_power("tgfb", "T cells")
+    ido_hill: float = hill_power("ido", "T cells")
+    il6_hill: float = hill_power("il6", "T cells")
+    infl_hill: float = hill_power("infl", "T cells")
+    il10_hill: float = hill_power("il10", "T cells")
+    pge2_hill: float = hill_power("pge2", "T cells")
+    contact_hill: float = hill_power("suppressor contact", "T cells")
 
 
 class Macrophages(Section):
@@ -197,6 +228,14 @@ class Macrophages(Section):
         ge=0, le=1)
     motility_um2_per_min: float = param(
         2.0, "um2/min", "assumption: tissue macrophages are nearly sessile", ge=0)
+    pge2_half_max: float = half_max("pge2", "macrophages")
+    il10_half_max: float = half_max("il10", "macrophages")
+    tgfb_half_max: float = half_max("tgfb", "macrophages")
+    infl_half_max: float = half_max("infl", "macrophages")
+    pge2_hill: float = hill_power("pge2", "macrophages")
+    il10_hill: float = hill_power("il10", "macrophages")
+    tgfb_hill: float = hill_power("tgfb", "macrophages")
+    infl_hill: float = hill_power("infl", "macrophages")
 
 
 class BCells(Section):
@@ -223,6 +262,11 @@ class BCells(Section):
         21.0, "days", "IgG half-life ~3 weeks (Morell A 1970 J Clin Invest)", gt=0)
     motility_um2_per_min: float = param(
         30.0, "um2/min", "B cells move more slowly than T cells (Miller MJ 2002 Science)", ge=0)
+    infl_half_max: float = half_max("infl", "B cells")
+    pge2_half_max: float = half_max("pge2", "B cells")
+    infl_hill: float = hill_power("infl", "B cells")
+    pge2_hill: float = hill_power("pge2", "B cells")
+    contact_hill: float = hill_power("suppressor contact", "B cells")
 
 
 class Trafficking(Section):
@@ -256,6 +300,8 @@ class Lung(Section):
     inflammation_reversal_gain: float = param(
         1.0, "x per a.u.", "assumption: systemic inflammation reprograms regulatory phagocytes "
         "(the disease relights the system)", ge=0, plausible=(0.0, 4.0))
+    infl_half_max: float = half_max("infl", "lung phagocytes")
+    infl_hill: float = hill_power("infl", "lung phagocytes")
 
 
 class Systemic(Section):

@@ -1,28 +1,16 @@
-"""Macrophage rules: M1 <-> M2 polarisation, the IDO+ trace of efferocytosis, turnover."""
+"""Macrophages on the grid: one step of M1 <-> M2 polarisation, loss of the IDO+ trace of efferocytosis,
+death and monocyte recruitment, with the hazards of the rule table."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from abm.biology.cells import MACROPHAGES
-from abm.biology.levels import Levels
-from abm.biology.parameters import Macrophages
-from abm.engine.hazards import competing_fates, hill, per_h
+from abm.biology.rules.custom import Signals
+from abm.engine.hazards import competing_fates
 
 M1, M2 = MACROPHAGES.codes("m1", "m2")
-
-
-def to_m2(p: Macrophages, s: Levels) -> np.ndarray | float:
-    """PGE2 (via EP2/EP4) reprograms macrophages to IL-10 producers (Nemeth K 2009 Nat Med);
-    IL-10 and TGF-beta sustain the alternative state (Mantovani A 2004 Trends Immunol)."""
-    drive = 1.0 - (1.0 - hill(s.pge2)) * (1.0 - hill(s.il10)) * (1.0 - p.tgfb_m2_weight * hill(s.tgfb))
-    return p.m1_to_m2_per_h * drive
-
-
-def to_m1(p: Macrophages, s: Levels, ido_pos: np.ndarray | bool) -> np.ndarray | float:
-    """IFN-gamma/TNF drive classical activation (Murray PJ 2014 Immunity); IDO+ phagocytes that
-    engulfed apoptotic MSC hold their regulatory state (Galleu A 2017 Sci Transl Med)."""
-    return p.m2_to_m1_per_h * hill(s.infl) * np.where(ido_pos, 0.0, 1.0)
+CODES = {s.key: i for i, s in enumerate(MACROPHAGES.states)}
 
 
 def step_tissue(model) -> dict[str, int]:
@@ -30,12 +18,13 @@ def step_tissue(model) -> dict[str, int]:
     pop, p, rng, dt = model.macrophages, model.bio.macrophages, model.rngs.macrophages, model.dt_h
     recruited = rng.poisson(model.macrophage_recruitment_per_h * dt)
     if pop.n:
-        s = model.levels_at(pop)
+        sig = Signals(model.levels_at(pop), markers={"ido_pos": pop.ido_pos})
         m1 = pop.state == M1
-        switch = np.where(m1, to_m2(p, s), to_m1(p, s, pop.ido_pos))
-        lose_ido = np.where(pop.ido_pos, per_h(p.ido_phenotype_half_life_days, 24), 0.0)
-        fate = competing_fates([switch, lose_ido, per_h(p.lifespan_half_life_days, 24)],
-                               pop.n, dt, rng)
+        masks = {"m1": m1, "m2": ~m1}
+        hazard = lambda behaviour: model.rules.hazard("macrophages", behaviour, sig, pop.state, CODES, masks)  # noqa: E731
+        switch = hazard("to:m2") + hazard("to:m1")
+        lose_ido = np.where(pop.ido_pos, model.rules.rate("macrophages", "ido_pos", "lose:ido_pos", sig), 0.0)
+        fate = competing_fates([switch, lose_ido, hazard("death")], pop.n, dt, rng)
         pop.state[fate == 1] = np.where(m1[fate == 1], M2, M1)
         pop.ido_pos[fate == 2] = False
         pop.age_h += dt
