@@ -16,13 +16,12 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from abm.biology import cells, compartments, dosing, mechanisms, secretion
+from abm.biology import cells, compartments, dosing, mechanisms, secretion, tissue
 from abm.biology.levels import Levels
 from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.biology.rules.evaluate import RuleSet
 from abm.config import MEDIATORS, Scenario, Treatment
 from abm.engine.fields import SteadyStateSolver
-from abm.engine.hazards import per_h
 from abm.engine.space import TissueSpace
 from abm.engine.streams import Streams
 
@@ -57,7 +56,7 @@ class MSCModel(mesa.Model):
             [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
             [getattr(f, m).loss_per_min for m in MEDIATORS], dtype=np.float32)
         self.tcells, self.macrophages, self.bcells, self.msc = (ct.population() for ct in cells.CELL_TYPES)
-        self.blood = compartments.initial_blood(self.bio.systemic.pool_cells)
+        self.blood = compartments.initial_blood(self.bio.systemic)
         self.lung = compartments.LungState(
             phagocytes=self.bio.lung.phagocytes_per_kg * self.patient.body_weight_kg)
         self.autoantibody = 0.0
@@ -70,9 +69,8 @@ class MSCModel(mesa.Model):
         self.run_info: dict = {}
         """Free-form JSON data a runner stores in checkpoints (phase, arm, recorded rows)."""
         self.set_arm(arm or UNTREATED)
-        self._populate()
-        self.macrophage_recruitment_per_h = (
-            self.macrophages.n * per_h(self.bio.macrophages.lifespan_half_life_days, 24))
+        tissue.populate(self)
+        self.macrophage_recruitment_per_h = tissue.macrophage_recruitment_per_h(self)
 
     # ----------------------------------------------------------------------------- setup
     def set_arm(self, arm: Treatment) -> None:
@@ -82,33 +80,7 @@ class MSCModel(mesa.Model):
         self.infusions = dosing.plan(self.cfg, arm)
         self._given = 0
         self.blocked_mediators = mechanisms.blocked_mediators(arm.blockades)  # the registry says what each removes
-        c = self.bio.concomitant
-        self.proliferation_factor = c.cyclophosphamide_proliferation if "cyclophosphamide" in arm.concomitant else 1.0
-        infl = 1.0
-        if "steroids" in arm.concomitant:
-            infl *= c.steroid_inflammation
-        if "dmard" in arm.concomitant:
-            infl *= c.dmard_inflammation
-        self.inflammation_factor = infl
-
-    def _populate(self) -> None:
-        """Initial condition only (settled by the burn-in): cells at the configured densities, T-cell
-        states drawn from the blood composition, macrophages half M1 / half M2."""
-        t, rng, space = self.cfg.tissue, self.rngs.setup, self.space
-        voxels = t.width_voxels * t.height_voxels
-        b = self.blood
-        for pop, density in ((self.tcells, t.tcell_density), (self.macrophages, t.macrophage_density),
-                             (self.bcells, t.bcell_density)):
-            x, y = space.random_free(int(round(density * voxels)), rng)
-            space.claim(x, y)
-            if pop is self.tcells:
-                p = np.array([b.naive, b.th17, b.treg], float)
-                state = rng.choice(3, size=x.size, p=p / p.sum()).astype(np.int8)
-            elif pop is self.macrophages:
-                state = (rng.random(x.size) < 0.5).astype(np.int8)
-            else:
-                state = np.zeros(x.size, np.int8)
-            pop.add(x=x, y=y, state=state)
+        self.proliferation_factor, self.inflammation_factor = dosing.comedication(self.bio.concomitant, arm)
 
     # ----------------------------------------------------------------------------- helpers
     @property
@@ -121,17 +93,8 @@ class MSCModel(mesa.Model):
         return Levels.from_rows(self.space.sample(pop))
 
     def update_contacts(self) -> None:
-        """Count, for every voxel, the suppressor cells in contact range: Treg (Huber S 2011
-        Immunity; Lim HW 2005 J Immunol) and viable MSC (contact-dependent suppression); all
-        zero under the ``no_contact`` blockade."""
-        if self.blockades.no_contact:
-            self.suppressor_contacts = np.zeros(self.space.occupied.shape, np.int16)
-            return
-        treg = self.tcells.state == tcells.TREG
-        alive = self.msc.state != msc.APOPTOTIC
-        x = np.concatenate([self.tcells.x[treg], self.msc.x[alive]])
-        y = np.concatenate([self.tcells.y[treg], self.msc.y[alive]])
-        self.suppressor_contacts = self.space.neighbour_grid(x, y, self.bio.msc.contact_radius_voxels)
+        """Refresh the per-voxel count of suppressor contacts (:func:`abm.biology.tissue.suppressor_contacts`)."""
+        self.suppressor_contacts = tissue.suppressor_contacts(self)
 
     def record_egress(self, states: np.ndarray) -> None:
         """T cells leaving the tissue towards blood (counted by state)."""

@@ -33,3 +33,14 @@ def test_defaults_lie_within_their_plausible_ranges():
             if not lo <= r["default"] <= hi:
                 outside.append(f"{r['key']}={r['value']} not in {r['range']}")
     assert not outside, outside
+
+
+def test_every_biology_parameter_has_a_plausible_range_and_a_source():
+    from abm.config import Scenario
+    from abm.config.table import rows
+
+    for r in rows(Scenario().biology):
+        assert r["plausible"] is not None, f"biology.{r['key']} has no plausible range"
+        assert r["source"], f"biology.{r['key']} has no source"
+        for outside in ("DESIGN", "seed review", "SCIENCE.md", "shared/"):
+            assert outside not in r["source"], f"biology.{r['key']}: source points outside the repository"

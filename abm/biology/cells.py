@@ -37,6 +37,8 @@ class CellState:
     """Why the state secretes what it does (citation), or what defines it."""
     short: str = ""
     """Short name in transition names (``"naive"`` in ``naive -> Treg``); default: the label."""
+    channel: str | None = None
+    """``"contact"``: counts as a suppressor contact of its neighbours; ``"efferocytosis"``: is engulfed."""
 
     @property
     def name(self) -> str:
@@ -104,7 +106,8 @@ TCELLS = CellType("tcells", "CD4 T cell", (
     CellState("th17", "Th17", "#d62728", "tissue_th17", "th17",
               "Th17 secrete IL-17, IL-6 and TNF (Korn T 2009 Annu Rev Immunol)"),
     CellState("treg", "Treg", "#1f77b4", "tissue_treg", "treg",
-              "Treg secrete TGF-beta and IL-10 (Sakaguchi S 2008 Cell)"),
+              "Treg secrete TGF-beta and IL-10 (Sakaguchi S 2008 Cell); they suppress neighbours by contact "
+              "(Huber S 2011 Immunity; Lim HW 2005 J Immunol)", channel="contact"),
 ), columns={"age_h": np.float64}, app_size=9.0)
 
 MACROPHAGES = CellType("macrophages", "macrophage", (
@@ -126,12 +129,13 @@ BCELLS = CellType("bcells", "B cell", (
 
 MSC = CellType("msc", "MSC", (
     CellState("resting", "resting MSC", "#ffffff", "msc_tissue_resting", "msc_resting",
-              "unlicensed MSC secrete PGE2 and TGF-beta constitutively (Aggarwal S 2005 Blood)"),
+              "unlicensed MSC secrete PGE2 and TGF-beta constitutively (Aggarwal S 2005 Blood); viable MSC "
+              "suppress by contact as well", channel="contact"),
     CellState("licensed", "licensed MSC", "#ffd92f", "msc_tissue_licensed", "msc_licensed",
               "IFN-gamma/TNF-licensed MSC express IDO and COX-2 (Krampera M 2006 Stem Cells; Ren G 2008 "
-              "Cell Stem Cell)"),
+              "Cell Stem Cell)", channel="contact"),
     CellState("apoptotic", "apoptotic MSC", "#7f7f7f", "msc_tissue_apoptotic", None,
-              "acts only by being engulfed (Galleu A 2017 Sci Transl Med)"),
+              "acts only by being engulfed (Galleu A 2017 Sci Transl Med)", channel="efferocytosis"),
 ), columns={"potency": np.float64, "state_h": np.float64}, secretion_weight="potency", app_size=60.0,
     capacity=16)
 
@@ -187,3 +191,8 @@ def secreting() -> list[tuple[CellType, CellState | Marker]]:
         out += [(ct, s) for s in ct.states if s.secretes]
         out += [(ct, m) for m in ct.markers if m.secretes]
     return out
+
+
+def channel_states(channel: str) -> list[tuple[CellType, CellState]]:
+    """(cell type, state) of every state that takes part in ``channel`` (``contact``, ``efferocytosis``)."""
+    return [(ct, s) for ct in CELL_TYPES for s in ct.states if s.channel == channel]

@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 
 from abm.biology.levels import Levels
-from abm.biology.parameters import MEDIATORS
+from abm.biology.parameters import MEDIATORS, Systemic
 from abm.biology.rules import tcells as t
 from abm.biology.rules.custom import Signals
 from abm.biology.secretion import vector
@@ -58,11 +58,12 @@ class LungState:
         return self.regulatory / self.phagocytes
 
 
-def initial_blood(pool_cells: int) -> Blood:
-    """Starting composition before burn-in: an initial condition only, healthy-like (Th17 1 %, Treg
-    7 %; BASE-HC-TREG); the burn-in settles the disease's own steady state."""
-    th17, treg = int(0.01 * pool_cells), int(0.07 * pool_cells)
-    return Blood(naive=pool_cells - th17 - treg, th17=th17, treg=treg)
+def initial_blood(p: Systemic) -> Blood:
+    """Starting composition before burn-in: an initial condition only (``systemic.initial_*_fraction``);
+    the burn-in settles the disease's own steady state."""
+    pool = p.pool_cells
+    th17, treg = int(p.initial_th17_fraction * pool), int(p.initial_treg_fraction * pool)
+    return Blood(naive=pool - th17 - treg, th17=th17, treg=treg)
 
 
 def systemic_levels(model) -> Levels:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from abm.biology.parameters import Concomitant
 from abm.biology.treatment import Treatment
 
 if TYPE_CHECKING:  # the scenario is the config layer's (above the biology): a type only
@@ -47,7 +48,7 @@ def slice_volume_ml(scenario: Scenario) -> float:
 def potency(scenario: Scenario, arm: Treatment) -> float:
     """Secretory potency of the product relative to a reference allogeneic passage-4 product."""
     d = scenario.biology.delivery
-    value = 1.0 - d.passage_potency_loss * max(0, arm.product.passage - 4)
+    value = 1.0 - d.passage_potency_loss * max(0, arm.product.passage - d.passage_reference)
     if arm.product.donor == "autologous" and scenario.disease.autologous_msc_impaired:
         value *= d.autologous_disease_potency
     return max(value, 0.0)
@@ -74,3 +75,16 @@ def plan(scenario: Scenario, arm: Treatment) -> list[Infusion]:
     pot = potency(scenario, arm)
     return [Infusion(day, total, to_lung, tissue, pot, arm.product.licensed_ex_vivo)
             for day in arm.schedule.infusion_days()]
+
+
+def comedication(c: Concomitant, arm: Treatment) -> tuple[float, float]:
+    """(proliferation factor, inflammation factor) of an arm's co-medication: cyclophosphamide slows
+    lymphocyte division and differentiation; steroids and DMARDs lower the inflammatory tone (the
+    ``biology.concomitant`` parameters)."""
+    proliferation = c.cyclophosphamide_proliferation if "cyclophosphamide" in arm.concomitant else 1.0
+    inflammation = 1.0
+    if "steroids" in arm.concomitant:
+        inflammation *= c.steroid_inflammation
+    if "dmard" in arm.concomitant:
+        inflammation *= c.dmard_inflammation
+    return proliferation, inflammation

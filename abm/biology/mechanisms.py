@@ -66,12 +66,13 @@ BLOCKADES: dict[str, str] = {
 
 COMPARTMENT_LABELS = {"lung_phagocytes": {"regulatory": "regulatory lung phagocyte"}}
 
+CHANNEL_RULES = {"contact": ("abm.biology.tissue.suppressor_contacts", ("msc.contact_radius_voxels",)),
+                 "efferocytosis": ("abm.biology.rules.msc.step_tissue", ("msc.efferocytosis_radius_voxels",))}
+"""Channel -> (the code that builds it, its parameters)."""
+
 CONTRIBUTORS: list[tuple[tuple[str, str], str, str, tuple[str, ...]]] = [
-    (("tcells", "treg"), "contact", "abm.model.MSCModel.update_contacts", ("msc.contact_radius_voxels",)),
-    (("msc", "resting"), "contact", "abm.model.MSCModel.update_contacts", ("msc.contact_radius_voxels",)),
-    (("msc", "licensed"), "contact", "abm.model.MSCModel.update_contacts", ("msc.contact_radius_voxels",)),
-    (("msc", "apoptotic"), "efferocytosis", "abm.biology.rules.msc.step_tissue", ()),
-]
+    ((ct.key, state.key), channel, *CHANNEL_RULES[channel])
+    for channel in CHANNEL_RULES for ct, state in cells.channel_states(channel)]
 """(cell type, state) -> channel: who counts as a suppressor contact, who is engulfed."""
 
 

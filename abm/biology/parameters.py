@@ -71,12 +71,12 @@ SECRETION_SOURCE = ("which state secretes what: cited in the cell-type table (ab
 class Secretion(Section):
     """Secretion of each mediator by one cell in one state (field units per min per cell)."""
 
-    ido: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
-    pge2: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
-    tgfb: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
-    il6: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
-    il10: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
-    infl: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0)
+    ido: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0, plausible_factor=3.0)
+    pge2: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0, plausible_factor=3.0)
+    tgfb: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0, plausible_factor=3.0)
+    il6: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0, plausible_factor=3.0)
+    il10: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0, plausible_factor=3.0)
+    infl: float = param(0.0, "a.u./min/cell", SECRETION_SOURCE, ge=0, plausible_factor=3.0)
 
 
 class SecretionTable(Section):
@@ -100,7 +100,7 @@ class MSC(Section):
     """Infused MSC: licensing, survival, clearance."""
 
     licensing_half_time_h: float = param(
-        18.0, "h", "DESIGN s2: half-rise of IDO/COX-2 after IFN-gamma/TNF-alpha 12-24 h (Krampera M 2006 "
+        18.0, "h", "half-rise of IDO/COX-2 after IFN-gamma/TNF-alpha 12-24 h (Krampera M 2006 "
         "Stem Cells; Ren G 2008 Cell Stem Cell)", gt=0, plausible=(12, 24))
     licensing_signal_k: float = param(
         0.5, "a.u.", "assumption: half-maximal licensing at half the inflammation unit", gt=0,
@@ -118,9 +118,9 @@ class MSC(Section):
         0.5, "1/h", "assumption: engulfment within ~2 h when a phagocyte is adjacent (Galleu A 2017 "
         "Sci Transl Med: rapid uptake by recipient phagocytes)", ge=0, plausible=(0.1, 2.0))
     efferocytosis_radius_voxels: int = param(
-        2, "voxels", "assumption: macrophage reach ~40 um", ge=1, le=5)
+        2, "voxels", "assumption: macrophage reach ~40 um", ge=1, le=5, plausible=(1, 3))
     contact_radius_voxels: int = param(
-        1, "voxels", "assumption: contact means an adjacent voxel (Moore neighbourhood)", ge=1, le=3)
+        1, "voxels", "assumption: contact means an adjacent voxel (Moore neighbourhood)", ge=1, le=3, plausible=(1, 2))
     infl_hill: float = hill_power("infl", "MSC")
 
 
@@ -134,25 +134,26 @@ class TCells(Section):
         1.5, "x", "kynurenine via AhR favours Foxp3 (Mezrich JD 2010 J Immunol); size assumption",
         ge=0, plausible=(0.0, 4.0))
     il6_blocks_treg: float = param(
-        0.9, "fraction", "IL-6 inhibits TGF-beta-induced Foxp3 (Bettelli E 2006 Nature)", ge=0, le=1)
+        0.9, "fraction", "IL-6 inhibits TGF-beta-induced Foxp3 (Bettelli E 2006 Nature)", ge=0, le=1,
+            plausible=(0.5, 1.0))
     th17_induction_per_h: float = param(
         0.0002, "1/h", "max naive->Th17 rate with IL-6 and low TGF-beta (Zhou L 2008 Nature; Bettelli "
         "E 2006 Nature); magnitude calibrated to the BASE-* Th17 rows", ge=0, plausible=(0.00005, 0.002))
     tgfb_th17_low_k: float = param(
-        0.05, "a.u.", "Th17 needs a little TGF-beta (Zhou L 2008 Nature); assumption", gt=0)
+        0.05, "a.u.", "Th17 needs a little TGF-beta (Zhou L 2008 Nature); assumption", gt=0, plausible=(0.01, 0.2))
     tgfb_th17_high_k: float = param(
         2.0, "a.u.", "high TGF-beta favours Foxp3 over RORgt (Zhou L 2008 Nature); assumption", gt=0,
         plausible=(0.5, 5.0))
     pge2_low_support: float = param(
         1.0, "x", "low PGE2 supports Th17 via EP2/EP4 (Boniface K 2009 J Exp Med); assumption", ge=0,
         plausible=(0.0, 3.0))
-    pge2_low_k: float = param(0.1, "a.u.", "assumption: supportive range of PGE2", gt=0)
+    pge2_low_k: float = param(0.1, "a.u.", "assumption: supportive range of PGE2", gt=0, plausible=(0.03, 0.3))
     pge2_suppress_k: float = param(
         1.0, "a.u.", "crossover: high PGE2 suppresses Th17 (Duffy MM 2011 Eur J Immunol)", gt=0,
         plausible=(0.3, 3.0))
     ido_blocks_th17: float = param(
         0.7, "fraction", "IDO/kynurenine oppose Th17 induction and Treg->Th17 reprogramming (Baban B "
-        "2009 J Immunol; Mezrich JD 2010 J Immunol); size assumption", ge=0, le=1)
+        "2009 J Immunol; Mezrich JD 2010 J Immunol); size assumption", ge=0, le=1, plausible=(0.3, 0.95))
     th17_expansion_per_h: float = param(
         0.005, "1/h", "antigen-driven effector expansion, doubling ~2.5 d at saturating inflammation; "
         "assumption", ge=0, plausible=(0.004, 0.03))
@@ -162,19 +163,19 @@ class TCells(Section):
         plausible=(0.02, 0.2))
     tryptophan_arrest: float = param(
         0.8, "fraction", "tryptophan depletion arrests effector T proliferation (Munn DH 1999 J Exp Med; "
-        "Meisel R 2004 Blood)", ge=0, le=1)
+        "Meisel R 2004 Blood)", ge=0, le=1, plausible=(0.4, 0.95))
     treg_suppression_max: float = param(
         0.8, "fraction", "Treg suppress Th17 expansion by IL-10 and contact (Huber S 2011 Immunity); "
         "size assumption", ge=0, le=1, plausible=(0.4, 0.95))
     treg_contact_k: float = param(
         1.0, "suppressor neighbours (Treg or viable MSC)", "assumption: one adjacent suppressor (a Treg or a "
-        "viable MSC; the name is historical) gives half-maximal contact suppression", gt=0)
+        "viable MSC; the name is historical) gives half-maximal contact suppression", gt=0, plausible=(0.5, 3.0))
     treg_expansion_per_h: float = param(
         0.0036, "1/h", "human Treg doubling ~8 d (Vukmanovic-Stejic M 2006 J Clin Invest)", ge=0,
         plausible=(0.002, 0.006))
     treg_il2_k: float = param(
         0.08, "fraction of CD4", "Treg proliferation limited by IL-2 competition (Setoguchi R 2005 J Exp "
-        "Med); half-saturation: assumption", gt=0)
+        "Med); half-saturation: assumption", gt=0, plausible=(0.03, 0.2))
     th17_to_treg_per_h: float = param(
         0.0005, "1/h", "Th17 trans-differentiate to regulatory cells in resolution (Gagliani N 2015 "
         "Nature); rate assumption", ge=0, plausible=(0.0, 0.002))
@@ -183,14 +184,15 @@ class TCells(Section):
         ge=0, plausible=(0.0, 0.002))
     naive_half_life_days: float = param(
         60.0, "days", "circulating naive/memory CD4 pool turnover; assumption within reported months",
-        gt=0)
+        gt=0, plausible=(30, 180))
     th17_half_life_days: float = param(
         8.0, "days", "effector/memory Th17 turnover; assumption", gt=0, plausible=(3, 20))
     treg_half_life_days: float = param(
         8.5, "days", "human Treg turnover balances ~8 d doubling (Vukmanovic-Stejic M 2006 J Clin "
         "Invest)", gt=0, plausible=(5, 20))
     motility_um2_per_min: float = param(
-        60.0, "um2/min", "T-cell motility coefficient in lymphoid tissue (Miller MJ 2002 Science)", ge=0)
+        60.0, "um2/min", "T-cell motility coefficient in lymphoid tissue (Miller MJ 2002 Science)", ge=0,
+            plausible=(20, 120))
     tgfb_half_max: float = half_max("tgfb", "T cells")
     ido_half_max: float = half_max("ido", "T cells")
     il6_half_max: float = half_max("il6", "T cells")
@@ -213,7 +215,7 @@ class Macrophages(Section):
         "and TGF-beta sustain M2 (Mantovani A 2004); rate assumption", ge=0, plausible=(0.005, 0.1))
     tgfb_m2_weight: float = param(
         0.5, "fraction", "assumption: TGF-beta sustains the alternative state less than IL-10 or PGE2 "
-        "(Mantovani A 2004 Trends Immunol)", ge=0, le=1)
+        "(Mantovani A 2004 Trends Immunol)", ge=0, le=1, plausible=(0.2, 1.0))
     m2_to_m1_per_h: float = param(
         0.01, "1/h", "IFN-gamma/TNF drive classical activation (Murray PJ 2014 Immunity); rate "
         "assumption", ge=0, plausible=(0.002, 0.05))
@@ -221,13 +223,16 @@ class Macrophages(Section):
         30.0, "days", "assumption: IDO+ regulatory phenotype after efferocytosis (Galleu A 2017) is "
         "kept for weeks; duration not measured", gt=0, plausible=(7, 120))
     lifespan_half_life_days: float = param(
-        40.0, "days", "tissue macrophages live weeks to months (DESIGN s2); assumption within range",
+        40.0, "days", "assumption: tissue macrophages live weeks to months",
         gt=0, plausible=(14, 120))
+    initial_m1_fraction: float = param(
+        0.5, "fraction", "initial condition only, settled by the burn-in: half M1, half M2", ge=0, le=1,
+        plausible=(0.3, 0.7))
     monocyte_m1_fraction: float = param(
         0.7, "fraction", "assumption: monocyte-derived recruits start inflammatory in inflamed tissue",
-        ge=0, le=1)
+        ge=0, le=1, plausible=(0.5, 0.9))
     motility_um2_per_min: float = param(
-        2.0, "um2/min", "assumption: tissue macrophages are nearly sessile", ge=0)
+        2.0, "um2/min", "assumption: tissue macrophages are nearly sessile", ge=0, plausible=(0.5, 10))
     pge2_half_max: float = half_max("pge2", "macrophages")
     il10_half_max: float = half_max("il10", "macrophages")
     tgfb_half_max: float = half_max("tgfb", "macrophages")
@@ -245,23 +250,23 @@ class BCells(Section):
         0.0003, "1/h", "assumption: inflammation-driven differentiation over days", ge=0,
         plausible=(0.0001, 0.003))
     treg_suppression_max: float = param(
-        0.7, "fraction", "Treg suppress B cells directly (Lim HW 2005 J Immunol)", ge=0, le=1)
+        0.7, "fraction", "Treg suppress B cells directly (Lim HW 2005 J Immunol)", ge=0, le=1, plausible=(0.3, 0.9))
     treg_contact_k: float = param(
         1.0, "suppressor neighbours (Treg or viable MSC)", "assumption: one adjacent suppressor (a Treg or a "
-        "viable MSC; the name is historical) gives half-maximal suppression", gt=0)
+        "viable MSC; the name is historical) gives half-maximal suppression", gt=0, plausible=(0.5, 3.0))
     msc_inhibition_max: float = param(
         0.8, "fraction", "MSC inhibit B proliferation and plasma differentiation by soluble factors "
-        "(Corcione A 2006 Blood); PGE2 field used as the proxy: assumption", ge=0, le=1)
+        "(Corcione A 2006 Blood); PGE2 field used as the proxy: assumption", ge=0, le=1, plausible=(0.4, 0.95))
     plasma_half_life_days: float = param(
         30.0, "days", "mix of short- and long-lived plasma cells (Slifka MK 1998 Immunity); assumption",
         gt=0, plausible=(5, 120))
-    b_half_life_days: float = param(40.0, "days", "assumption: mature B-cell turnover weeks", gt=0)
+    b_half_life_days: float = param(40.0, "days", "assumption: mature B-cell turnover weeks", gt=0, plausible=(20, 100))
     antibody_per_plasma_per_day: float = param(
-        1.0, "index/plasma cell/day", "assumption: arbitrary index scale", ge=0)
+        1.0, "index/plasma cell/day", "assumption: arbitrary index scale", ge=0, plausible=(0.5, 2.0))
     antibody_half_life_days: float = param(
-        21.0, "days", "IgG half-life ~3 weeks (Morell A 1970 J Clin Invest)", gt=0)
+        21.0, "days", "IgG half-life ~3 weeks (Morell A 1970 J Clin Invest)", gt=0, plausible=(14, 28))
     motility_um2_per_min: float = param(
-        30.0, "um2/min", "B cells move more slowly than T cells (Miller MJ 2002 Science)", ge=0)
+        30.0, "um2/min", "B cells move more slowly than T cells (Miller MJ 2002 Science)", ge=0, plausible=(10, 60))
     infl_half_max: float = half_max("infl", "B cells")
     pge2_half_max: float = half_max("pge2", "B cells")
     infl_hill: float = hill_power("infl", "B cells")
@@ -273,27 +278,29 @@ class Trafficking(Section):
     """Exchange of cells between blood and the modelled tissue."""
 
     t_ingress_per_mm2_per_h: float = param(
-        1.0, "cells/mm2/h", "assumption: sets tissue CD4 density near the initial density", ge=0)
+        1.0, "cells/mm2/h", "assumption: sets tissue CD4 density near the initial density", ge=0, plausible=(0.5, 2.0))
     t_ingress_inflammation_gain: float = param(
-        0.5, "x per a.u.", "inflamed endothelium recruits more T cells; assumption", ge=0)
+        0.5, "x per a.u.", "inflamed endothelium recruits more T cells; assumption", ge=0, plausible=(0.0, 2.0))
     th17_homing_bias: float = param(
         3.0, "x", "Th17 home to inflamed tissue via CCR6-CCL20 (Hirota K 2007 J Exp Med); size "
-        "assumption", ge=0)
+        "assumption", ge=0, plausible=(1.0, 6.0))
     t_egress_per_h: float = param(
-        0.004, "1/h", "assumption: tissue residence ~1 week before return via lymph", ge=0)
-    b_ingress_per_mm2_per_h: float = param(0.07, "cells/mm2/h", "assumption", ge=0)
+        0.004, "1/h", "assumption: tissue residence ~1 week before return via lymph", ge=0, plausible=(0.002, 0.01))
+    b_ingress_per_mm2_per_h: float = param(0.07, "cells/mm2/h", "assumption", ge=0, plausible=(0.03, 0.15))
     tissue_to_blood_weight: float = param(
         0.2, "pool cells per tissue cell", "assumption: how much the inflamed tissue's output "
-        "weighs in the blood pool", ge=0)
+        "weighs in the blood pool", ge=0, plausible=(0.05, 0.5))
 
 
 class Lung(Section):
     """The lung compartment: trapped MSC and the phagocytes that clear them."""
 
     phagocytes_per_kg: float = param(
-        3.0e7, "cells/kg", "assumption: ~2e9 alveolar + interstitial macrophages in an adult lung", gt=0)
+        3.0e7, "cells/kg", "assumption: ~2e9 alveolar + interstitial macrophages in an adult lung", gt=0,
+            plausible=(1e7, 1e8))
     phagocytes_per_msc: float = param(
-        1.0, "phagocytes/MSC", "assumption: each apoptotic MSC is engulfed by one phagocyte", gt=0)
+        1.0, "phagocytes/MSC", "assumption: each apoptotic MSC is engulfed by one phagocyte", gt=0,
+            plausible=(0.5, 3.0))
     regulatory_half_life_days: float = param(
         45.0, "days", "alveolar macrophages persist for months to years (Eguiluz-Gracia I 2016 "
         "Thorax); how long they keep the IDO+ phenotype is an assumption", gt=0, plausible=(10, 180))
@@ -307,8 +314,16 @@ class Lung(Section):
 class Systemic(Section):
     """Well-mixed levels seen by circulating CD4 T cells (blood + lymphoid + lung)."""
 
+    initial_th17_fraction: float = param(
+        0.01, "fraction of CD4", "initial condition only, settled by the burn-in: a healthy-like start (the trial "
+        "findings' BASE-HC-TREG and BASE-SLE-TH17 rows put healthy blood Th17 near 1 %)", ge=0, le=1,
+        plausible=(0.005, 0.03))
+    initial_treg_fraction: float = param(
+        0.07, "fraction of CD4", "initial condition only, settled by the burn-in: healthy blood Treg ~5-10 % of CD4 "
+        "(BASE-HC-TREG row of the trial findings)", ge=0, le=1, plausible=(0.04, 0.1))
     pool_cells: int = param(
-        20000, "cells", "assumption: representative CD4 sample, like 2e4 flow-cytometry events", ge=1000)
+        20000, "cells", "assumption: representative CD4 sample, like 2e4 flow-cytometry events", ge=1000,
+            plausible=(10000, 50000))
     regulatory_phagocyte_ido: float = param(
         30.0, "a.u. per unit fraction", "kynurenine circulates (assumption: gain); IDO+ phagocytes "
         "after MSC efferocytosis (Galleu A 2017)", ge=0, plausible=(5, 100))
@@ -323,44 +338,50 @@ class Systemic(Section):
         "(infectious tolerance; Qin S 1993 Science; Andersson J 2008 J Exp Med); gain assumption",
         ge=0, plausible=(0, 6))
     tissue_inflammation_gain: float = param(
-        0.3, "x", "assumption: inflamed tissue raises systemic inflammation and IL-6", ge=0)
+        0.3, "x", "assumption: inflamed tissue raises systemic inflammation and IL-6", ge=0, plausible=(0.1, 1.0))
     basal_tgfb: float = param(
-        0.15, "a.u.", "assumption: platelet/latent TGF-beta activity in lymphoid tissue", ge=0)
+        0.15, "a.u.", "assumption: platelet/latent TGF-beta activity in lymphoid tissue", ge=0, plausible=(0.05, 0.4))
 
 
 class Concomitant(Section):
     """Effects of concomitant drugs, as multipliers on rates."""
 
     cyclophosphamide_proliferation: float = param(
-        0.5, "x", "alkylating agent reduces lymphocyte proliferation; assumption", ge=0, le=1)
+        0.5, "x", "alkylating agent reduces lymphocyte proliferation; assumption", ge=0, le=1, plausible=(0.2, 0.8))
     steroid_inflammation: float = param(
-        0.6, "x", "glucocorticoids reduce IL-6/TNF production; assumption", ge=0, le=1)
+        0.6, "x", "glucocorticoids reduce IL-6/TNF production; assumption", ge=0, le=1, plausible=(0.3, 0.9))
     dmard_inflammation: float = param(
-        0.8, "x", "methotrexate-type DMARD lowers inflammatory tone; assumption", ge=0, le=1)
+        0.8, "x", "methotrexate-type DMARD lowers inflammatory tone; assumption", ge=0, le=1, plausible=(0.5, 0.95))
 
 
 class Delivery(Section):
     """The mapping from a clinical dose to arriving MSC (explicit, see docs/treatment.md)."""
 
     lung_trap_fraction_iv: float = param(
-        0.95, "fraction", "seed review (>95% trapped in the lung); Lee RH 2009 Cell Stem Cell", ge=0,
+        0.95, "fraction", "Jones OY, McCurdy D 2022 Front Pediatr (review): >95% trapped in the lung; Lee RH 2009 "
+            "Cell Stem Cell", ge=0,
         le=1, plausible=(0.8, 0.99))
     homing_fraction_to_inflamed: float = param(
         0.1, "fraction of escaping cells", "assumption: inflamed tissue attracts part of the cells "
-        "that pass the lung (Lee RH 2009: <1000 cells reach six other tissues)", ge=0, le=1)
+        "that pass the lung (Lee RH 2009: <1000 cells reach six other tissues)", ge=0, le=1, plausible=(0.01, 0.3))
     intra_arterial_first_pass: float = param(
         0.3, "fraction", "assumption: first-pass retention in the target organ after intra-arterial "
-        "delivery", ge=0, le=1)
+        "delivery", ge=0, le=1, plausible=(0.1, 0.6))
     local_injection_volume_ml: float = param(
-        2.0, "mL", "assumption: volume into which a local injection disperses", gt=0)
+        2.0, "mL", "assumption: volume into which a local injection disperses", gt=0, plausible=(0.5, 10.0))
     slice_thickness_um: float = param(
-        20.0, "um", "the 2-D grid is one voxel thick", gt=0)
+        20.0, "um", "the 2-D grid is one voxel thick", gt=0, plausible=(10.0, 40.0))
+    passage_reference: int = param(
+        4, "passages", "passage up to which potency is full (Jones OY, McCurdy D 2022 Front Pediatr (review): "
+        "protocols use passage < 6)", ge=1, le=15, plausible=(3, 6))
     passage_potency_loss: float = param(
-        0.05, "per passage beyond 4", "assumption: replicative senescence lowers potency (seed review: "
-        "protocols use passage < 6)", ge=0, le=0.2)
+        0.05, "per passage beyond passage_reference", "assumption: replicative senescence lowers potency "
+        "(Jones OY, McCurdy D 2022 Front Pediatr (review): protocols use passage < 6)", ge=0, le=0.2,
+        plausible=(0.0, 0.15))
     autologous_disease_potency: float = param(
         0.6, "x", "SLE patients' own MSC show senescence and normal-to-impaired immunomodulation "
-        "(seed review refs 35-37); factor assumption", ge=0, le=1)
+        "(Jones OY, McCurdy D 2022 Front Pediatr (review), refs 35-37); factor assumption", ge=0, le=1,
+            plausible=(0.3, 1.0))
 
 
 class Biology(Section):

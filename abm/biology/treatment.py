@@ -13,9 +13,11 @@ class Product(Section):
     """The MSC product."""
 
     source: Literal["bone_marrow", "umbilical_cord", "adipose"] = param(
-        "umbilical_cord", "-", "tissue of origin; outcomes comparable across sources (seed review ref 51)")
+        "umbilical_cord", "-", "tissue of origin; outcomes comparable across sources (Jones OY, McCurdy D 2022 "
+        "Front Pediatr (review), ref 51)")
     donor: Literal["allogeneic", "autologous"] = param("allogeneic", "-", "donor")
-    passage: int = param(4, "passages", "seed review: protocols use passage < 6", ge=1, le=15)
+    passage: int = param(4, "passages", "Jones OY, McCurdy D 2022 Front Pediatr (review): protocols use passage < 6",
+        ge=1, le=15)
     licensed_ex_vivo: bool = param(
         False, "-", "pre-licensed with IFN-gamma before infusion (arrive licensed)")
 
@@ -24,7 +26,7 @@ class Dose(Section):
     """A dose per infusion: give exactly one of cells_per_kg or total_cells."""
 
     cells_per_kg: float | None = param(
-        None, "cells/kg", "seed review: usually 1-2e6 cells/kg", gt=0, le=1e8)
+        None, "cells/kg", "Jones OY, McCurdy D 2022 Front Pediatr (review): usually 1-2e6 cells/kg", gt=0, le=1e8)
     total_cells: float | None = param(None, "cells", "fixed doses, e.g. 4e7 (Wang L 2013)", gt=0, le=1e11)
 
     @model_validator(mode="after")
@@ -90,7 +92,8 @@ class Treatment(Section):
         "none", "-", "'none' = MSC are given; otherwise a control arm without cells")
     product: Product = Field(default_factory=Product)
     dose: Dose = Field(default_factory=lambda: Dose(cells_per_kg=1e6))
-    route: Literal["iv", "intra_arterial", "local"] = param("iv", "-", "seed review: IV most common")
+    route: Literal["iv", "intra_arterial", "local"] = param("iv", "-", "Jones OY, McCurdy D 2022 Front Pediatr "
+        "(review): IV most common")
     schedule: Schedule = Field(default_factory=lambda: Schedule(days=[0.0]))
     concomitant: list[Literal["cyclophosphamide", "steroids", "dmard"]] = param(
         [], "-", "co-medication during the whole run")

@@ -37,9 +37,11 @@ class Simulation(Section):
 class Tissue(Section):
     """The modelled patch of inflamed tissue."""
 
-    width_voxels: int = param(100, "voxels", "2 mm at 20 um voxels (DESIGN s2)", ge=4, le=2000)
-    height_voxels: int = param(100, "voxels", "2 mm at 20 um voxels (DESIGN s2)", ge=4, le=2000)
-    voxel_um: float = param(20.0, "um", "about one leukocyte diameter (DESIGN s2)", gt=0)
+    width_voxels: int = param(100, "voxels", "assumption: a 2 mm patch at 20 um voxels, one cell per voxel", ge=4,
+        le=2000)
+    height_voxels: int = param(100, "voxels", "assumption: a 2 mm patch at 20 um voxels, one cell per voxel", ge=4,
+        le=2000)
+    voxel_um: float = param(20.0, "um", "about one leukocyte diameter (assumption: one cell per voxel)", gt=0)
     tcell_density: float = param(
         0.15, "cells/voxel", "assumption: dense lymphocytic infiltrate of active synovitis/nephritis",
         ge=0, le=0.9)

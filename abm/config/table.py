@@ -25,16 +25,27 @@ def rows(model: BaseModel, prefix: str = "") -> Iterator[dict]:
             continue
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         plausible = extra.get("plausible")
+        factor = extra.get("plausible_factor")
+        if plausible is None and factor and isinstance(value, int | float):
+            plausible = (value / factor, value * factor)
         yield {
             "key": key,
             "default": value,
             "plausible": tuple(plausible) if plausible else None,
             "value": repr(value) if isinstance(value, str) else str(value),
             "unit": str(extra.get("unit", "")),
-            "range": f"{plausible[0]}-{plausible[1]}" if plausible else "",
+            "range": _range_text(plausible),
             "source": str(extra.get("source", "")),
             "meaning": info.description or "",
         }
+
+
+def _range_text(plausible: tuple[float, float] | list[float] | None) -> str:
+    if not plausible:
+        return ""
+    if plausible[0] == plausible[1] == 0:
+        return "0 (structural zero)"
+    return f"{plausible[0]:g}-{plausible[1]:g}"
 
 
 def markdown(scenario: Scenario | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Comparison of the model with reported clinical findings (``../shared/trials/findings.csv``).
+"""Comparison of the model with reported clinical findings (``abm/experiments/trials/data/findings.csv``).
 
 * :mod:`abm.experiments.trials.findings` — the findings file as typed records and their model counterparts;
 * :mod:`abm.experiments.trials.compare` — scoring simulated trajectories against them (``compare``), the report
