@@ -9,7 +9,7 @@ import yaml
 from scipy import stats as sps
 
 from abm.config import ConfigError
-from abm.experiments.hypothesis import stats
+from abm.experiments.common import stats
 from abm.experiments.hypothesis.design import expand
 from abm.experiments.hypothesis.spec import HypothesisSpec, parse_outcome
 
@@ -27,13 +27,13 @@ def test_t_interval_matches_scipy():
     assert stats.paired_p(a - b) == pytest.approx(sps.ttest_rel(a, b).pvalue, rel=1e-12)
 
 
-def test_bootstrap_interval_matches_scipy_percentile():
-    ours = stats.bootstrap_interval(DIFFS, n_boot=20000, seed=1)
-    ref = sps.bootstrap((DIFFS,), np.mean, method="percentile", n_resamples=20000, rng=np.random.default_rng(2))
-    sd = DIFFS.std(ddof=1) / np.sqrt(DIFFS.size)
-    assert ours[0] == pytest.approx(ref.confidence_interval.low, abs=0.05 * sd)
-    assert ours[1] == pytest.approx(ref.confidence_interval.high, abs=0.05 * sd)
+def test_bootstrap_interval_is_scipys_bca():
+    ours = stats.bootstrap_interval(DIFFS, n_boot=20000, seed=2)
+    ref = sps.bootstrap((DIFFS,), np.mean, method="BCa", n_resamples=20000, rng=np.random.default_rng(2))
+    assert ours == pytest.approx((ref.confidence_interval.low, ref.confidence_interval.high), rel=1e-12)
     assert stats.bootstrap_interval(DIFFS, seed=3) == stats.bootstrap_interval(DIFFS, seed=3)  # seeded
+    assert ours[0] < DIFFS.mean() < ours[1]
+    assert stats.bootstrap_interval(np.full(5, 0.3)) == (0.3, 0.3)  # no spread, no interval width
 
 
 def test_effect_sizes():

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from abm.experiments.batch.execute import RUNS, write_parquet
+from abm.experiments.common import outcomes
 
 KEY = "blood_treg_th17_ratio"
 SUMMARY_FILE = "summary.parquet"
@@ -39,25 +39,10 @@ def load_trajectories(batch_dir: str | Path, columns: list[str] | None = None) -
 
 
 def arm_statistics(df: pd.DataFrame, days: list[float]) -> dict[str, float]:
-    """Key statistics of one arm's trajectory: the blood ratio at chosen days, its peak and time to
-    peak, and its area against the day-0 baseline (ratio x days)."""
-    t = df["t_days"].to_numpy()
-    y = df[KEY].to_numpy(dtype=float)
-    out: dict[str, float] = {}
-    for d in days:
-        i = int(np.abs(t - d).argmin())
-        ok = abs(t[i] - d) <= 0.5
-        out[f"ratio_day{d:g}"] = float(y[i]) if ok else np.nan
-        out[f"treg_pct_day{d:g}"] = float(df["blood_treg_pct_cd4"].iloc[i]) if ok else np.nan
-        out[f"th17_pct_day{d:g}"] = float(df["blood_th17_pct_cd4"].iloc[i]) if ok else np.nan
-    base = y[0]
-    finite = np.isfinite(y)
-    k = int(np.nanargmax(np.where(finite, y, -np.inf))) if finite.any() else 0
-    out["ratio_baseline"] = float(base)
-    out["ratio_peak"] = float(y[k])
-    out["ratio_time_to_peak_days"] = float(t[k])
-    out["ratio_auc_vs_baseline"] = float(np.trapezoid(np.where(finite, y - base, 0.0), t))
-    return out
+    """Key outcomes of one arm's trajectory (:func:`abm.experiments.common.outcomes.summary_names`): the
+    blood ratio, Treg % and Th17 % at chosen days, the ratio's baseline, peak, time to peak and its area
+    against the day-0 baseline (ratio x days)."""
+    return outcomes.of_arm(df, outcomes.summary_names(days))
 
 
 def summarise(batch_dir: str | Path, days: list[float] | None = None) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from abm.experiments.calibrate.model import (
 )
 from abm.experiments.calibrate.sampler import make_sampler
 from abm.experiments.calibrate.spec import CalibrationSpec, load_calibration_spec
-from abm.experiments.outdir import prepare_directory
+from abm.experiments.common.outdir import prepare_directory
 
 META_FILE = "calibration_inputs.json"
 """What a calibration directory holds (its fingerprint); a resume must match it."""
@@ -228,7 +228,7 @@ def write_report(out: Path, spec: CalibrationSpec, summary: pd.DataFrame, skippe
                  pops: pd.DataFrame, predictive: pd.DataFrame | None, failing: list[str], wall: float,
                  truth: dict[str, float] | None) -> None:
     """``report.md``: posterior summaries, generations, statistics used and skipped, predictive verdicts."""
-    from abm.experiments.trials.compare import markdown_table
+    from abm.experiments.common.tables import markdown_table
 
     lines = [f"# Calibration {spec.name}", "",
              f"ABC-SMC (pyABC), population {spec.population_size}, {len(pops) - 1} generation(s) after the "

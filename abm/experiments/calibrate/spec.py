@@ -5,18 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from abm.config.load import load_with_base
 from abm.config.names import RunName
 from abm.experiments.batch.spec import JobQueue
+from abm.experiments.common.spec import Strict
 from abm.experiments.sensitivity.spec import Parameter as VariedParameter
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class Parameter(VariedParameter):

@@ -2,7 +2,7 @@
 
 ``abm hypothesis SPEC`` expands a hypothesis spec (:mod:`abm.experiments.hypothesis.spec`) into one scenario per
 replicate (:mod:`abm.experiments.hypothesis.design`), runs it through the batch layer, and scores the paired
-differences (:mod:`abm.experiments.hypothesis.stats`) into a table, a forest plot, trajectories and plain-language
+differences (:mod:`abm.experiments.common.stats`) into a table, a forest plot, trajectories and plain-language
 lines (:mod:`abm.experiments.hypothesis.report`).
 """
 

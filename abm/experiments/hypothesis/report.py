@@ -27,7 +27,8 @@ import yaml
 from abm.config.load import ConfigError
 from abm.config.names import inside
 from abm.experiments.batch.summary import load_trajectories
-from abm.experiments.hypothesis import stats
+from abm.experiments.common import outcomes, stats
+from abm.experiments.common.tables import markdown_table
 from abm.experiments.hypothesis.design import SCENARIO_FILE, Design, expand
 from abm.experiments.hypothesis.spec import HypothesisSpec, load_spec, outcome_label, parse_outcome
 
@@ -43,25 +44,8 @@ BLOCKADE_WORDS = {
 
 
 # --------------------------------------------------------------------------- outcomes
-def outcome_value(t: np.ndarray, y: np.ndarray, stat: str, day: float | None) -> float:
-    """One outcome of one arm's trajectory (``t`` sorted, day 0 first)."""
-    if stat == "day":
-        i = int(np.abs(t - day).argmin())
-        return float(y[i]) if abs(t[i] - day) <= 0.5 else math.nan
-    finite = np.isfinite(y)
-    if not finite.any():
-        return math.nan
-    if stat == "peak":
-        return float(np.nanmax(y))
-    if stat == "min":
-        return float(np.nanmin(y))
-    base = y[0]
-    if stat == "auc":
-        return float(np.trapezoid(np.where(finite, y - base, 0.0), t))
-    if stat == "duration_above_baseline":
-        above = np.where(finite, y > base, False).astype(float)
-        return float(np.sum(np.diff(t) * (above[1:] + above[:-1]) / 2))
-    raise ValueError(stat)
+outcome_value = outcomes.value
+"""One outcome of one arm's trajectory (the shared grammar's :func:`abm.experiments.common.outcomes.value`)."""
 
 
 def outcome_table(traj: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
@@ -234,20 +218,8 @@ def markdown(frame: pd.DataFrame, spec: HypothesisSpec) -> str:
     cols = ["outcome", "kind", "contrast", "n", "full_mean", "control_mean", "cell_mean", "diff_mean", "ci_low",
             "ci_high", "d", "g", "p", "p_adj", "frac_removed", "frac_low", "frac_high"]
     table = frame[cols].copy()
-    lines += ["## Table", "", _md_table(table), ""]
+    lines += ["## Table", "", markdown_table(table), ""]
     return "\n".join(lines)
-
-
-def _md_table(df: pd.DataFrame) -> str:
-    def fmt(v: Any) -> str:
-        if isinstance(v, float | np.floating):
-            return "" if not np.isfinite(v) else f"{v:.3g}"
-        return str(v)
-
-    head = "| " + " | ".join(df.columns) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join([head, sep, *body])
 
 
 # --------------------------------------------------------------------------- figures

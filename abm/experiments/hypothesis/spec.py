@@ -24,47 +24,20 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from abm.biology.treatment import Blockades, Treatment
 from abm.config.names import RunName
 from abm.experiments.batch.spec import Backend
+from abm.experiments.common import outcomes
+from abm.experiments.common.spec import Strict
 
 ARM_KEYS = frozenset(Treatment.model_fields)
 SCENARIO_KEYS = frozenset({"tissue", "patient", "disease", "biology", "simulation"})
 FORBIDDEN_KEYS = frozenset({"simulation.days", "simulation.dt_h", "simulation.record_every_h"})
 
-MEASURES = {
-    "ratio": "blood_treg_th17_ratio",
-    "treg_pct": "blood_treg_pct_cd4",
-    "th17_pct": "blood_th17_pct_cd4",
-    "tissue_ratio": "tissue_treg_th17_ratio",
-    "tissue_treg_pct": "tissue_treg_pct_cd4",
-    "tissue_th17_pct": "tissue_th17_pct_cd4",
-    "autoantibody": "autoantibody_index",
-    "inflammation": "inflammation_index",
-    "m2_fraction": "m2_fraction",
-}
-"""Short outcome names -> trajectory columns."""
-
-LABELS = {
-    "ratio": "blood Treg/Th17 ratio",
-    "treg_pct": "blood Treg %",
-    "th17_pct": "blood Th17 %",
-    "tissue_ratio": "tissue Treg/Th17 ratio",
-    "tissue_treg_pct": "tissue Treg %",
-    "tissue_th17_pct": "tissue Th17 %",
-    "autoantibody": "autoantibody index",
-    "inflammation": "inflammation index",
-    "m2_fraction": "M2 fraction",
-}
-
-OUTCOME_RE = re.compile(
-    r"^(?P<measure>[a-z0-9_]+?)_(?:day(?P<day>\d+(?:\.\d+)?)|(?P<stat>auc|peak|min|duration_above_baseline))$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+MEASURES, LABELS, OUTCOME_RE = outcomes.MEASURES, outcomes.LABELS, outcomes.OUTCOME_RE
+"""The shared outcome grammar (:mod:`abm.experiments.common.outcomes`)."""
 
 
 class Factor(Strict):
@@ -159,29 +132,18 @@ class HypothesisSpec(Strict):
 
 
 def parse_outcome(name: str) -> tuple[str, str, float | None]:
-    """``ratio_day30`` -> (column, "day", 30.0); ``th17_pct_auc`` -> (column, "auc", None).
-
-    Statistics: ``day<d>`` (value at day d), ``auc`` (area against the arm's day-0 value, unit x days),
-    ``peak``, ``min``, ``duration_above_baseline`` (days above the day-0 value).
-    """
-    m = OUTCOME_RE.match(name)
-    if not m or m["measure"] not in MEASURES:
-        raise ValueError(f"outcome {name!r}: use <measure>_day<d>, <measure>_auc, <measure>_peak, <measure>_min "
-                         f"or <measure>_duration_above_baseline with measure one of {sorted(MEASURES)}")
-    stat = "day" if m["day"] else m["stat"]
-    return MEASURES[m["measure"]], stat, float(m["day"]) if m["day"] else None
+    """``ratio_day30`` -> (column, "day", 30.0); ``th17_pct_auc`` -> (column, "auc", None)
+    (:func:`abm.experiments.common.outcomes.parse`)."""
+    o = outcomes.parse(name)
+    return o.column, o.stat, o.day
 
 
 def outcome_label(name: str) -> str:
     """Words for an outcome: ``ratio_day30`` -> ``day-30 blood Treg/Th17 ratio``."""
-    m = OUTCOME_RE.match(name)
-    if not m:
+    try:
+        return outcomes.parse(name).label
+    except ValueError:
         return name
-    what = LABELS.get(m["measure"], m["measure"])
-    if m["day"]:
-        return f"day-{float(m['day']):g} {what}"
-    return {"auc": f"{what} AUC", "peak": f"peak {what}", "min": f"lowest {what}",
-            "duration_above_baseline": f"days of {what} above baseline"}[m["stat"]]
 
 
 def load_spec(path: str | Path) -> tuple[HypothesisSpec, dict[str, Any]]:

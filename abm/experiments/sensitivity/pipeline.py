@@ -15,7 +15,7 @@ import pandas as pd
 
 from abm.config.load import ConfigError
 from abm.config.names import inside
-from abm.experiments.outdir import prepare_directory
+from abm.experiments.common.outdir import prepare_directory
 from abm.experiments.sensitivity import analyse as an
 from abm.experiments.sensitivity.evaluate import BatchEvaluator, Evaluation, FunctionEvaluator, PointFunction
 from abm.experiments.sensitivity.functions import FUNCTIONS

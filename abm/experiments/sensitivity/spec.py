@@ -6,19 +6,17 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from abm.config.names import RunName
 from abm.experiments.batch.spec import Backend
+from abm.experiments.common import outcomes
+from abm.experiments.common.spec import Strict
 
-ARM_STATS = ("ratio_baseline", "ratio_peak", "ratio_time_to_peak_days", "ratio_auc_vs_baseline")
+ARM_STATS = tuple(outcomes.summary_names([]))
+"""The day-free outcomes a batch summary keeps (:func:`abm.experiments.common.outcomes.summary_names`)."""
 DAY_STAT = re.compile(r"^(ratio|treg_pct|th17_pct)_day(\d+(?:\.\d+)?)$")
-
-
-class Strict(BaseModel):
-    """Unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid")
+"""The day outcomes a batch summary keeps (at the spec's summary days)."""
 
 
 class Parameter(Strict):

@@ -30,10 +30,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from abm.biology import dosing
 from abm.config import Scenario, validate_dict
+from abm.experiments.common import stats
+from abm.experiments.common.tables import markdown_table
 from abm.experiments.trials.findings import (
     DETECTION_FRACTION,
     LUNG_TOTAL,
@@ -78,8 +79,7 @@ class Summary:
 def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> Summary:
     """Mean, SD and two-sided t-interval of the mean over replicates (NaN bounds below 2 replicates).
 
-    Non-finite values are dropped.  Same as ``scipy.stats.t.interval(confidence, n - 1, mean, sd / sqrt(n))``.
-    """
+    The interval is :func:`abm.experiments.common.stats.t_interval`; non-finite values are dropped."""
     x = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
     n = int(x.size)
     if n == 0:
@@ -87,9 +87,8 @@ def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> Summa
     mean = float(x.mean())
     if n < 2:
         return Summary(1, mean, math.nan, math.nan, math.nan)
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return Summary(n, mean, sd, mean - half, mean + half)
+    lo, hi = stats.t_interval(x, confidence)
+    return Summary(n, mean, float(x.std(ddof=1)), lo, hi)
 
 
 def judge_direction(kind: Kind, s: Summary, ref_level: float = math.nan) -> tuple[str, str, float]:
@@ -527,20 +526,6 @@ def changes_markdown(changes: pd.DataFrame, before_label: str, after_label: str)
 
 # --------------------------------------------------------------------------------------------------
 # reports
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return "" if not np.isfinite(x) else f"{x:.3g}"
-    return "" if x is None else str(x)
-
-
-def markdown_table(df: pd.DataFrame, columns: list[str]) -> str:
-    """A GitHub Markdown table of ``columns`` (numbers to 3 significant digits, pipes escaped)."""
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for _, r in df.iterrows():
-        lines.append("| " + " | ".join(_fmt(r[c]).replace("|", "\\|").replace("\n", " ") for c in columns) + " |")
-    return "\n".join(lines)
 
 
 def sentence(r: Mapping[str, Any]) -> str:

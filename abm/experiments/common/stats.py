@@ -1,12 +1,16 @@
-"""Paired statistics over replicates: intervals, effect sizes, multiple testing, fractions, interactions.
+"""Statistics over replicates, shared by every experiment: t-intervals, BCa bootstrap intervals, paired
+tests, effect sizes, multiple testing, fractions of an effect removed, interactions.
 
 Every function takes per-replicate values (one per seed; arms of one seed are paired) and drops
-non-finite pairs.  Intervals are two-sided at ``confidence`` (95 % by default).
+non-finite pairs.  Intervals are two-sided at ``confidence`` (95 % by default).  The methods are scipy's
+(``scipy.stats.t``, ``scipy.stats.bootstrap`` with BCa, ``scipy.stats.ttest_1samp``) and statsmodels'
+(``multipletests``: Holm, Benjamini-Hochberg); this module only adds the NaN handling and the pairing.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -44,14 +48,17 @@ def _finite(*arrays: np.ndarray) -> list[np.ndarray]:
 
 
 def t_interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Two-sided t-interval of the mean: ``scipy.stats.t.interval(conf, n-1, mean, sd/sqrt(n))``."""
+    """Two-sided t-interval of the mean (``scipy.stats.t.interval``); (mean, mean) when every value is
+    equal, NaN below 2 values."""
     (x,) = _finite(diffs)
     n = x.size
     if n < 2:
         return math.nan, math.nan
     mean, sd = float(x.mean()), float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
-    return mean - half, mean + half
+    if sd == 0:
+        return mean, mean
+    lo, hi = stats.t.interval(confidence, n - 1, loc=mean, scale=sd / math.sqrt(n))
+    return float(lo), float(hi)
 
 
 def paired_p(diffs: np.ndarray) -> float:
@@ -64,21 +71,31 @@ def paired_p(diffs: np.ndarray) -> float:
     return float(stats.ttest_1samp(x, 0.0).pvalue)
 
 
-def bootstrap_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, n) replicate indices drawn with replacement (seeded: same seed, same intervals)."""
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+def _bootstrap(samples: tuple[np.ndarray, ...], statistic, confidence: float, n_boot: int,
+               seed: int) -> tuple[float, float]:
+    """``scipy.stats.bootstrap`` (BCa, paired resampling of replicates, seeded); the percentile interval where
+    BCa is undefined (a statistic without jackknife spread, e.g. a fraction of exactly 1 in every
+    replicate); NaN when neither can say."""
+    if np.all(samples[0] == samples[0][0]) and len(samples) == 1:
+        return float(samples[0][0]), float(samples[0][0])
+    for method in ("BCa", "percentile"):  # BCa is undefined when the jackknife has no spread
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap(samples, statistic, paired=True, vectorized=True, confidence_level=confidence,
+                                  n_resamples=n_boot, method=method, rng=np.random.default_rng(seed))
+        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if np.isfinite(lo) and np.isfinite(hi):
+            return lo, hi
+    return math.nan, math.nan
 
 
 def bootstrap_interval(diffs: np.ndarray, confidence: float = CONFIDENCE, n_boot: int = N_BOOT,
                        seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (resampling replicates)."""
+    """BCa bootstrap interval of the mean (resampling replicates)."""
     (x,) = _finite(diffs)
     if x.size < 2:
         return math.nan, math.nan
-    means = x[bootstrap_indices(x.size, n_boot, seed)].mean(axis=1)
-    a = (1 - confidence) / 2
-    lo, hi = np.quantile(means, [a, 1 - a])
-    return float(lo), float(hi)
+    return _bootstrap((x,), lambda a, axis=-1: np.mean(a, axis=axis), confidence, n_boot, seed)
 
 
 def effect_size(diffs: np.ndarray, hedges: bool = False) -> float:
@@ -106,32 +123,26 @@ def paired(diffs: np.ndarray, confidence: float = CONFIDENCE, n_boot: int = N_BO
     return Paired(n, mean, sd, t_lo, t_hi, b_lo, b_hi, paired_p(x), effect_size(x), effect_size(x, hedges=True))
 
 
-def _ranked(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The p-values as floats and the indices of the finite ones in ascending order (NaN not counted)."""
+def _adjusted(p: np.ndarray, method: str) -> np.ndarray:
+    """``statsmodels`` adjusted p-values over the finite entries (NaN entries stay NaN, not counted)."""
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(p, dtype=float)
-    ok = np.flatnonzero(np.isfinite(p))
-    return p, ok[np.argsort(p[ok], kind="stable")]
+    out = np.full(p.shape, np.nan)
+    ok = np.isfinite(p)
+    if ok.any():
+        out[ok] = multipletests(p[ok], method=method)[1]
+    return out
 
 
 def holm(p: np.ndarray) -> np.ndarray:
     """Holm step-down adjusted p-values (NaN entries stay NaN and are not counted)."""
-    p, order = _ranked(p)
-    out = np.full(p.shape, np.nan)
-    m = order.size
-    if m:
-        out[order] = np.minimum(np.maximum.accumulate((m - np.arange(m)) * p[order]), 1.0)
-    return out
+    return _adjusted(p, "holm")
 
 
 def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg (false discovery rate) adjusted p-values (NaN entries stay NaN)."""
-    p, order = _ranked(p)
-    out = np.full(p.shape, np.nan)
-    m = order.size
-    if m:
-        raw = p[order] * m / np.arange(1, m + 1)
-        out[order] = np.minimum(np.minimum.accumulate(raw[::-1])[::-1], 1.0)
-    return out
+    return _adjusted(p, "fdr_bh")
 
 
 def adjust(p: np.ndarray, method: str) -> np.ndarray:
@@ -158,10 +169,10 @@ class Fraction:
 
 def fraction_removed(full: np.ndarray, cell: np.ndarray, control: np.ndarray, confidence: float = CONFIDENCE,
                      n_boot: int = N_BOOT, seed: int = 0) -> Fraction:
-    """Ratio of mean paired differences, mean(full - cell) / mean(full - control), with a percentile
-    bootstrap interval that resamples replicates (numerator and denominator together, so the pairing
-    is kept).  The ratio of means is used because a per-replicate ratio explodes when one replicate's
-    gain is near 0; the per-replicate median is reported beside it."""
+    """Ratio of mean paired differences, mean(full - cell) / mean(full - control), with a BCa bootstrap
+    interval that resamples replicates (numerator and denominator together, so the pairing is kept).
+    The ratio of means is used because a per-replicate ratio explodes when one replicate's gain is near 0;
+    the per-replicate median is reported beside it."""
     f, c, k = _finite(full, cell, control)
     n = int(f.size)
     if n == 0:
@@ -171,18 +182,14 @@ def fraction_removed(full: np.ndarray, cell: np.ndarray, control: np.ndarray, co
     with np.errstate(divide="ignore", invalid="ignore"):
         per = np.where(den != 0, num / den, np.nan)
     med = float(np.nanmedian(per)) if np.isfinite(per).any() else math.nan
-    if n < 2:
+    if n < 2 or not np.isfinite(est):
         return Fraction(n, est, math.nan, math.nan, med)
-    idx = bootstrap_indices(n, n_boot, seed)
-    bn, bd = num[idx].mean(axis=1), den[idx].mean(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(bd != 0, bn / bd, np.nan)
-    ratios = ratios[np.isfinite(ratios)]
-    if ratios.size < n_boot // 2:
-        return Fraction(n, est, math.nan, math.nan, med)
-    a = (1 - confidence) / 2
-    lo, hi = np.quantile(ratios, [a, 1 - a])
-    return Fraction(n, est, float(lo), float(hi), med)
+
+    def ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.mean(a, axis=axis) / np.mean(b, axis=axis)
+
+    lo, hi = _bootstrap((num, den), ratio, confidence, n_boot, seed)
+    return Fraction(n, est, lo, hi, med)
 
 
 def interaction(full: np.ndarray, a: np.ndarray, b: np.ndarray, ab: np.ndarray) -> np.ndarray:
