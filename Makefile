@@ -41,6 +41,7 @@ docs: venv
 	$(BIN)/abm config table > docs/parameters.md.tmp || { rm -f docs/parameters.md.tmp; exit 1; }
 	$(BIN)/python -m abm.biology.mechanisms > docs/mechanisms.md
 	$(BIN)/python -m abm.architecture --update
+	$(BIN)/python -m abm.biology.mechanisms --model-doc
 	@mv docs/parameters.md.tmp docs/parameters.md
 
 clean:

@@ -44,3 +44,21 @@ def test_every_biology_parameter_has_a_plausible_range_and_a_source():
         assert r["source"], f"biology.{r['key']} has no source"
         for outside in ("DESIGN", "seed review", "SCIENCE.md", "shared/"):
             assert outside not in r["source"], f"biology.{r['key']}: source points outside the repository"
+
+
+def test_results_are_stamped_with_the_commit_they_came_from():
+    import re
+    import subprocess
+
+    text = (DOCS.parent / "results.md").read_text()
+    stamp = re.search(r"\*\*Made with:\*\* model commit `([0-9a-f]{7,40})`", text)
+    assert stamp, "docs/results.md must say which model commit its numbers came from"
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], cwd=DOCS.parent.parent, capture_output=True, text=True, timeout=10)
+
+    try:
+        shallow = git("rev-parse", "--is-shallow-repository")
+    except (OSError, subprocess.SubprocessError):
+        return  # no git here: the stamp's form is all that can be checked
+    if shallow.returncode == 0 and shallow.stdout.strip() == "false":  # full history: the commit must exist
+        assert git("cat-file", "-t", stamp.group(1)).stdout.strip() == "commit", stamp.group(1)

@@ -29,7 +29,7 @@ from abm.experiments.batch.runner import prepare, run_batch, status
 from abm.experiments.batch.spec import Backend
 from abm.experiments.batch.summary import load_trajectories, summarise, write_summary
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOSE = "arms.msc.dose.cells_per_kg"
 N_RUNS = 12
 

@@ -45,7 +45,7 @@ from abm.experiments.batch.summary import (
     write_summary,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOSE = "arms.msc.dose.cells_per_kg"
 TINY: dict[str, Any] = {
     "tissue": {"width_voxels": 16, "height_voxels": 16},

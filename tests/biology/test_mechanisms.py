@@ -19,7 +19,7 @@ from abm.biology.treatment import Blockades
 from abm.config import validate_dict
 from abm.model import MSCModel
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "mechanisms.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "mechanisms.md"
 
 
 @pytest.fixture(scope="module")

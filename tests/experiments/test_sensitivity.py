@@ -23,7 +23,7 @@ from abm.config.table import rows  # noqa: E402
 from abm.experiments.sensitivity import ishigami_indices, load_sensitivity_spec, resolve_problem, run_sensitivity  # noqa: E402
 from abm.experiments.sensitivity.problem import first_blocks, points, sample  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {"tissue": {"width_voxels": 16, "height_voxels": 16}, "simulation": {"burn_in_days": 2, "days": 4}}
 
 

@@ -172,7 +172,7 @@ def test_extends_chains(tmp_path):
 
 
 def test_packaged_examples_extend_the_default_trial():
-    root = Path(__file__).resolve().parent.parent / "configs"
+    root = Path(__file__).resolve().parents[2] / "configs"
     base = load(root / "default_trial.yaml")
     child = load(root / "examples" / "child_two_doses.yaml")
     assert child.disease == base.disease

@@ -26,7 +26,7 @@ from abm.cli import app
 from abm.experiments.batch.runner import BATCH_FILE, status
 from abm.experiments.batch.summary import SUMMARY_FILE, load_trajectories, summarise
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DOSE = "arms.msc.dose.cells_per_kg"
 
 

@@ -1,5 +1,5 @@
 """The rate laws of the rule table as plain functions of a parameter section and the levels a cell
-senses, for property tests (tests/test_rules.py).  Each function evaluates the shipped rule table
+senses, for property tests (tests/biology/test_rules.py).  Each function evaluates the shipped rule table
 (abm.biology.rules) through the one evaluator; nothing here restates a law."""
 
 from __future__ import annotations

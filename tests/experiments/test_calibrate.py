@@ -117,7 +117,7 @@ def test_shipped_specs_resolve(name):
     from abm.experiments.calibrate.model import load_for_spec, resolve_priors, statistics
     from abm.experiments.calibrate.spec import load_calibration_spec
 
-    path = Path(__file__).resolve().parent.parent / "configs" / "calibration" / f"{name}.yaml"
+    path = Path(__file__).resolve().parents[2] / "configs" / "calibration" / f"{name}.yaml"
     spec, base = load_calibration_spec(path)
     priors = resolve_priors(spec, base)
     assert all(p.low < p.high for p in priors)
@@ -133,7 +133,7 @@ def test_shipped_posterior_overlays_load_within_the_priors(name):
 
     from abm.config.table import rows
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     overlay = root / "configs" / "calibration" / "posteriors" / f"{name}.yaml"
     scenario = load(root / "configs" / "default_trial.yaml", overlays=[overlay])
     table = {r["key"]: r for r in rows(scenario.biology)}

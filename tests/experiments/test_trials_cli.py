@@ -25,7 +25,7 @@ def test_trials_rejects_a_missing_findings_file(tmp_path):
 def test_compare_a_run_directory(tmp_path):
     """A single `abm run` of the default trial, shrunk, is scored against the findings it names."""
     config = tmp_path / "trial.yaml"
-    default = Path(__file__).resolve().parent.parent / "configs" / "default_trial.yaml"
+    default = Path(__file__).resolve().parents[2] / "configs" / "default_trial.yaml"
     config.write_text(f"extends: {default}\ntissue: {{width_voxels: 20, height_voxels: 20}}\n"
                       "simulation: {days: 8, burn_in_days: 4}\n")
     run_dir = tmp_path / "run"

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from abm.cli import app
 from abm.config.names import NAME_PATTERN, check_name, inside
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {"tissue": {"width_voxels": 10, "height_voxels": 10}, "simulation": {"burn_in_days": 1, "days": 2}}
 
 

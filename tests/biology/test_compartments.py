@@ -1,0 +1,56 @@
+"""Blood and lung compartments (abm.biology.compartments): initial pool, systemic levels, homeostasis."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from abm.biology import compartments
+from abm.biology.parameters import MEDIATORS, Systemic
+from abm.biology.treatment import Blockades
+from abm.config import validate_dict
+from abm.model import MSCModel
+
+
+def _model(**over) -> MSCModel:
+    return MSCModel(validate_dict({"tissue": {"width_voxels": 10, "height_voxels": 10}, **over}), rng=4)
+
+
+def test_initial_blood_takes_its_shares_from_the_parameters():
+    b = compartments.initial_blood(Systemic(pool_cells=10000, initial_th17_fraction=0.02, initial_treg_fraction=0.05))
+    assert (b.th17, b.treg, b.total) == (200, 500, 10000)
+
+
+def test_regulatory_lung_phagocytes_raise_systemic_ido_and_tgfb():
+    model = _model()
+    base = compartments.systemic_levels(model)
+    model.lung.regulatory = 0.5 * model.lung.phagocytes
+    more = compartments.systemic_levels(model)
+    assert base.ido == 0.0 < more.ido
+    assert more.tgfb > base.tgfb and more.il10 > base.il10
+
+
+def test_blockades_zero_their_systemic_mediator():
+    model = _model()
+    model.lung.regulatory = 0.5 * model.lung.phagocytes
+    model.set_arm(model.arm.model_copy(update={"blockades": Blockades(ido_inhibitor=True)}))
+    assert compartments.systemic_levels(model).ido == 0.0
+
+
+def test_blood_homeostasis_keeps_the_pool_at_its_set_point():
+    model = _model()
+    for _ in range(24):
+        s = compartments.systemic_levels(model)
+        compartments.step_blood(model, s)
+        assert model.blood.total >= model.bio.systemic.pool_cells
+        assert min(model.blood.naive, model.blood.th17, model.blood.treg) >= 0
+
+
+def test_lung_msc_are_cleared_and_leave_regulatory_phagocytes():
+    model = _model()
+    model.lung.msc_resting = 1e6
+    events = []
+    for _ in range(48):
+        events.append(compartments.step_lung(model, compartments.systemic_levels(model)))
+    assert model.lung.msc_alive < 1e4
+    assert model.lung.regulatory > 0 and sum(e["lung_msc_engulfed"] for e in events) > 0
+    assert np.isfinite([model.lung.regulatory_fraction]).all() and len(MEDIATORS) == 6
