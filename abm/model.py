@@ -143,10 +143,8 @@ class MSCModel(mesa.Model):
             self.events.update({"infusion": 1, "msc_arrived_tissue": int(x.size)})
 
     def _traffic(self) -> None:
-        tr, rng = self.bio.trafficking, self.rngs.traffic
-        infl_mean = float(self.space.fields[MEDIATORS.index("infl")].mean())
-        rate = tr.t_ingress_per_mm2_per_h * self.space.area_mm2 * (1 + tr.t_ingress_inflammation_gain * infl_mean)
-        k = int(rng.poisson(rate * self.dt_h))
+        rng = self.rngs.traffic
+        k = int(rng.poisson(tissue.t_cell_ingress_per_h(self) * self.dt_h))
         x, y = self.space.random_free(k, rng)
         states = compartments.draw_ingress_states(self, x.size)
         self.space.claim(x, y)

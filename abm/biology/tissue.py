@@ -1,5 +1,5 @@
 """The tissue's own biology outside the rule table: the initial condition before burn-in, suppressor
-contacts, and monocyte recruitment.
+contacts, T-cell ingress and monocyte recruitment.
 
 Each function reads its numbers from the parameter tables and its states from the cell-type table.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.biology import cells
+from abm.biology.parameters import MEDIATORS
 from abm.biology.rules import macrophages, tcells
 from abm.engine.hazards import per_h
 
@@ -55,3 +56,11 @@ def macrophage_recruitment_per_h(model) -> float:
     """Monocytes recruited per hour: the initial macrophage count replaced at the macrophage turnover
     rate (assumption: recruitment balances death at the starting density)."""
     return model.macrophages.n * per_h(model.bio.macrophages.lifespan_half_life_days, 24)
+
+
+def t_cell_ingress_per_h(model) -> float:
+    """CD4 T cells entering the modelled patch per hour: a base rate per mm2, raised by the patch's mean
+    inflammation (inflamed endothelium recruits more; ``trafficking.t_ingress_inflammation_gain``)."""
+    tr = model.bio.trafficking
+    infl_mean = float(model.space.fields[MEDIATORS.index("infl")].mean())
+    return tr.t_ingress_per_mm2_per_h * model.space.area_mm2 * (1 + tr.t_ingress_inflammation_gain * infl_mean)
