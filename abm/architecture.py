@@ -15,10 +15,12 @@ from pathlib import Path
 
 import networkx as nx
 
+from abm.docgen import replace_between
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 LAYERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("base", ("abm", "abm.params"), "the package and the parameter-declaration helper"),
+    ("base", ("abm", "abm.params", "abm.docgen"), "the package, the parameter-declaration helper, doc generation"),
     ("engine", ("abm.engine",), "space, fields, populations as arrays, random streams, hazards: no biology"),
     ("biology", ("abm.biology",), "parameter tables, presets, treatment, rules, compartments, mechanisms"),
     ("config", ("abm.config",), "the scenario schema, loading, validation, names"),
@@ -158,13 +160,7 @@ def markdown(mods: list[Module] | None = None) -> str:
 
 def update(doc: Path) -> bool:
     """Replace the module map between the markers of ``doc``; True when the file changed."""
-    text = doc.read_text(encoding="utf-8")
-    head, _, rest = text.partition(MAP_START)
-    _, _, tail = rest.partition(MAP_END)
-    new = head + markdown() + tail
-    if new != text:
-        doc.write_text(new, encoding="utf-8")
-    return new != text
+    return replace_between(doc, MAP_START, MAP_END, markdown())
 
 
 if __name__ == "__main__":

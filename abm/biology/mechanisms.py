@@ -45,6 +45,7 @@ from abm.biology.parameters import MEDIATORS, Biology
 from abm.biology.rules.custom import CUSTOM_TERMS
 from abm.biology.rules.grammar import COMPARTMENT_POPULATIONS, Row, Rule, read_rows, rules
 from abm.biology.treatment import Blockades
+from abm.docgen import replace_between
 
 PROMOTES, OPPOSES, DOSE = "promotes", "opposes", "dose-dependent"
 SIGNS = (PROMOTES, OPPOSES, DOSE)
@@ -311,13 +312,7 @@ def model_tables(graph: nx.MultiDiGraph | None = None, biology: Biology | None =
 
 def update_model_doc(doc: Path) -> bool:
     """Replace the generated tables of ``docs/model.md``; True when the file changed."""
-    text = doc.read_text(encoding="utf-8")
-    head, _, rest = text.partition(MODEL_START)
-    _, _, tail = rest.partition(MODEL_END)
-    new = head + model_tables() + tail
-    if new != text:
-        doc.write_text(new, encoding="utf-8")
-    return new != text
+    return replace_between(doc, MODEL_START, MODEL_END, model_tables())
 
 
 if __name__ == "__main__":
