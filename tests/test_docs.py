@@ -62,3 +62,9 @@ def test_results_are_stamped_with_the_commit_they_came_from():
         return  # no git here: the stamp's form is all that can be checked
     if shallow.returncode == 0 and shallow.stdout.strip() == "false":  # full history: the commit must exist
         assert git("cat-file", "-t", stamp.group(1)).stdout.strip() == "commit", stamp.group(1)
+
+
+def test_the_model_doc_tables_are_current():
+    from abm.biology import mechanisms
+
+    assert mechanisms.model_tables() in (DOCS.parent / "model.md").read_text(), "docs/model.md is stale: make docs"
