@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import reprlib
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +19,26 @@ class ConfigError(ValueError):
     """A config that cannot be used; the message names the key, the value and what is allowed."""
 
 
+_SHORT = reprlib.Repr(maxlevel=3, maxdict=6, maxlist=6, maxtuple=6, maxset=6, maxstring=80, maxother=80)
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A value as it appears in messages: its repr, cut short (large or deeply nested values are elided,
+    never expanded)."""
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
 def _format_error(err: dict[str, Any]) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
     msg = err["msg"]
     if err["type"] == "extra_forbidden":
-        return f"{loc}: unknown key (value {err['input']!r}); check the spelling against `abm config show`"
+        return f"{loc}: unknown key (value {shown(err['input'])}); check the spelling against `abm config show`"
     if err["type"] == "missing":
         return f"{loc}: required key is missing"
     if not err["loc"]:  # a check across sections: its message names the keys and values
         return msg.removeprefix("Value error, ")
-    got = err.get("input")
-    shown = repr(got)
-    if len(shown) > 160:
-        shown = shown[:150] + " ...}" if isinstance(got, dict) else shown[:155] + " ..."
-    return f"{loc}: {msg} (got {shown})"
+    return f"{loc}: {msg} (got {shown(err.get('input'))})"
 
 
 def validate_dict(data: dict[str, Any], origin: str = "config") -> Scenario:
@@ -47,8 +54,68 @@ def validate_dict(data: dict[str, Any], origin: str = "config") -> Scenario:
         raise ConfigError(f"{origin}: {exc}") from None
 
 
+MAX_ALIASES = 200
+"""YAML aliases (``*name``) one file may use: enough for any config, too few for an alias bomb."""
+MAX_DEPTH = 40
+"""Nesting depth of YAML collections one file may have."""
+MAX_EXPANDED = 200_000
+"""Values a file may hold once its aliases are expanded (a scenario holds a few hundred)."""
+
+
+def _expanded_size(data: Any, limit: int) -> int:
+    """Number of values in ``data`` counting every alias occurrence, stopping once past ``limit``."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.values())
+            count += len(item)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
 class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that also reads ``1e6`` and ``1.0e6`` as numbers (YAML 1.2 floats)."""
+    """Safe YAML loader that also reads ``1e6`` and ``1.0e6`` as numbers (YAML 1.2 floats), refuses a key
+    given twice in one mapping, and bounds nesting depth and alias use (so no input can exhaust memory,
+    time or the stack)."""
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (*name); refused as a possible alias bomb")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels at line {mark.line + 1}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line)
+                except TypeError:
+                    continue  # an unhashable key: the constructor reports it
+                if first != key_node.start_mark.line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {shown(key)} is given twice (lines {first + 1} and "
+                        f"{key_node.start_mark.line + 1}); keep one", key_node.start_mark)
+        return super().construct_mapping(node, deep)
 
 
 _Loader.add_implicit_resolver(
@@ -64,16 +131,23 @@ _Loader.add_implicit_resolver(
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, with a clear error for a missing or unreadable file."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: is a directory, not a YAML file")
     if not p.is_file():
-        raise ConfigError(f"{p}: no such config file")
+        raise ConfigError(f"{p}: no such file")
     try:
         data = yaml.load(p.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 (safe loader)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: cannot read file ({exc})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid YAML (nested too deeply)") from None
+    if _expanded_size(data, MAX_EXPANDED) > MAX_EXPANDED:
+        raise ConfigError(f"{p}: expands to more than {MAX_EXPANDED:,} values through its aliases; refused")
     if data is None:
-        return {}
+        raise ConfigError(f"{p}: the file holds no keys; write at least one (an empty file is not taken as "
+                          f"'all defaults': run without a config for the defaults)")
     if not isinstance(data, dict):
         raise ConfigError(f"{p}: the top level must be a mapping of keys, got {type(data).__name__}")
     return data

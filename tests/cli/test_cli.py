@@ -93,7 +93,7 @@ def test_validate_broken_files_exit_2(runner, tmp_path, text):
 
 def test_validate_missing_file_exits_2(runner, tmp_path):
     res = runner.invoke(app, ["validate", str(tmp_path / "none.yaml")])
-    assert res.exit_code == 2 and "no such config file" in res.stderr
+    assert res.exit_code == 2 and "no such file" in res.stderr
 
 
 def test_compare_missing_against_exits_2(runner, tmp_path):
@@ -119,7 +119,7 @@ def test_run_bad_config_exits_2_and_creates_nothing(runner, tmp_path, bad_cfg):
 def test_run_missing_config_exits_2(runner, tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(app, ["run", str(tmp_path / "none.yaml"), "--out", str(out), "--no-progress"])
-    assert res.exit_code == 2 and "no such config file" in res.stderr
+    assert res.exit_code == 2 and "no such file" in res.stderr
     nothing_at(out)
 
 

@@ -134,7 +134,7 @@ def test_an_overlay_changes_one_arm_and_keeps_the_default_others(tmp_path):
 
 def test_missing_overlay_is_a_config_error(tmp_path):
     cfg = write_yaml(tmp_path / "s.yaml", {})
-    with pytest.raises(ConfigError, match="no such config file"):
+    with pytest.raises(ConfigError, match="no such file"):
         load(cfg, overlays=[tmp_path / "absent.yaml"])
 
 
@@ -146,8 +146,37 @@ def test_deep_merge_does_not_mutate_its_inputs():
     assert base == {"a": {"b": 1, "c": 2}, "d": [1]}
 
 
-def test_empty_file_gives_the_defaults(tmp_path):
-    assert load(write_yaml(tmp_path / "empty.yaml", "")) == Scenario()
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_an_empty_file_is_refused_not_taken_as_the_defaults(tmp_path, text):
+    with pytest.raises(ConfigError, match="holds no keys"):
+        load(write_yaml(tmp_path / "empty.yaml", text))
+    assert load(None) == Scenario()  # the defaults: no file at all
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    with pytest.raises(ConfigError, match=r"key 'seed' is given twice \(lines 2 and 3\)"):
+        load(write_yaml(tmp_path / "dup.yaml", "simulation: {days: 3}\nseed: 1\nseed: 2\n"))
+    with pytest.raises(ConfigError, match="key 'days' is given twice"):
+        load(write_yaml(tmp_path / "dup2.yaml", "simulation:\n  days: 3\n  days: 4\n"))
+    from abm.config.load import read_yaml
+
+    merged = read_yaml(write_yaml(tmp_path / "merge.yaml", "base: &b {days: 3}\nsim: {<<: *b, dt_h: 2}\n"))
+    assert merged["sim"] == {"days": 3, "dt_h": 2}  # a YAML merge key is not a duplicate
+
+
+def test_an_alias_bomb_and_deep_nesting_are_refused_quickly(tmp_path):
+    levels = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    levels += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    with pytest.raises(ConfigError, match="expands to more than"):
+        load(write_yaml(tmp_path / "bomb.yaml", "\n".join(levels) + "\n"))
+    with pytest.raises(ConfigError, match="nested deeper than"):
+        load(write_yaml(tmp_path / "deep.yaml", "x: " + "[" * 1000 + "]" * 1000 + "\n"))
+
+
+def test_messages_cut_long_values_short():
+    with pytest.raises(ConfigError) as info:
+        validate_dict({"simulaton": {"k": "v" * 10_000}})
+    assert len(str(info.value)) < 400 and "simulaton" in str(info.value)
 
 
 def test_extends_relative_to_the_file(tmp_path):
@@ -194,7 +223,7 @@ def test_extends_cycle_is_an_error(tmp_path, kind):
 
 def test_extends_missing_base_is_an_error(tmp_path):
     cfg = write_yaml(tmp_path / "s.yaml", {"extends": "nowhere.yaml"})
-    with pytest.raises(ConfigError, match="no such config file") as info:
+    with pytest.raises(ConfigError, match="no such file") as info:
         load(cfg)
     assert "nowhere.yaml" in str(info.value)
 
@@ -336,13 +365,13 @@ def test_config_error_is_a_value_error():
 
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.yaml"
-    with pytest.raises(ConfigError, match="no such config file") as info:
+    with pytest.raises(ConfigError, match="no such file") as info:
         load(path)
     assert str(path) in str(info.value)
 
 
 def test_directory_is_not_a_config_file(tmp_path):
-    with pytest.raises(ConfigError, match="no such config file"):
+    with pytest.raises(ConfigError, match="is a directory, not a YAML file"):
         load(tmp_path)
 
 

@@ -122,7 +122,7 @@ def test_spec_not_a_mapping_and_missing_files(tmp_path):
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         load_spec(tmp_path / "list.yaml")
-    with pytest.raises(ConfigError, match="no such config file"):
+    with pytest.raises(ConfigError, match="no such file"):
         load_spec(tmp_path / "absent.yaml")
     spec = write_spec(tmp_path / "spec.yaml", base="nowhere.yaml")
     with pytest.raises(ConfigError, match="base: no such scenario .*nowhere.yaml"):
