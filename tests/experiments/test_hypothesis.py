@@ -178,3 +178,29 @@ def test_end_to_end_resume_and_reanalyse(tiny_run):
     again = run_hypothesis(spec, out, resume=True)  # nothing left to run: same numbers
     assert again.drop(columns=["p_adj"]).equals(frame.drop(columns=["p_adj"]))
     assert analyse(out / "batch", spec)["diff_mean"].to_list() == frame["diff_mean"].to_list()
+
+
+def test_a_refused_resume_with_another_spec_leaves_the_directory_unchanged(tiny_run, tmp_path):
+    """A resume with a different design is refused before any file of the directory is rewritten."""
+    from abm.experiments.hypothesis import run_hypothesis
+
+    _, out, _ = tiny_run
+    before = {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()}
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({**TINY, "factors": {"ido": {"blockade": "ido_inhibitor"}}}))
+    with pytest.raises(ConfigError, match="holds a different hypothesis run"):
+        run_hypothesis(other, out, resume=True)
+    assert {p: p.stat().st_mtime_ns for p in out.iterdir() if p.is_file()} == before
+
+
+def test_an_unrelated_non_empty_directory_is_refused(tmp_path):
+    from abm.experiments.hypothesis import run_hypothesis
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my own work")
+    with pytest.raises(ConfigError, match="exists and is not empty"):
+        run_hypothesis(spec, out)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

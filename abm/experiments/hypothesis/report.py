@@ -26,8 +26,10 @@ import yaml
 
 from abm.config.load import ConfigError
 from abm.config.names import inside
+from abm.experiments.batch.execute import write_json
 from abm.experiments.batch.summary import load_trajectories
 from abm.experiments.common import outcomes, stats
+from abm.experiments.common.outdir import check_directory
 from abm.experiments.common.tables import markdown_table
 from abm.experiments.hypothesis.design import SCENARIO_FILE, Design, expand
 from abm.experiments.hypothesis.spec import HypothesisSpec, load_spec, outcome_label, parse_outcome
@@ -314,22 +316,35 @@ def _dump(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=_NoAliases, sort_keys=False)
 
 
+META_FILE = "hypothesis_inputs.json"
+"""What a hypothesis directory holds (the design's fingerprint); a resume must match it."""
+
+
 def prepare(spec_path: str | Path, out_dir: Path, resume: bool) -> tuple[HypothesisSpec, Design, Path]:
-    """Validate and expand the spec and write the generated scenario and batch spec into ``out_dir``."""
+    """Validate and expand the spec, check that ``out_dir`` is new (or, with ``resume``, holds the same
+    design), then write the generated scenario, batch spec and design into it."""
     spec, base = load_spec(spec_path)
     design = expand(spec, base)
     out_dir = Path(out_dir)
-    if (out_dir / BATCH_DIR / "batch.json").is_file() and not resume:
-        raise ConfigError(f"{out_dir}: holds a hypothesis run; pass --resume to continue it or use another --out")
+    cells = [{"name": c.name, "levels": c.levels, "point": c.point, "arm": c.arm, "scenario_changes":
+              c.scenario_changes} for c in (design.reference, design.control, *design.cells)]
+    fingerprint = json.loads(json.dumps({"scenario": design.scenario, "batch_spec": design.batch_spec(),
+                                         "cells": cells}, default=str))
+    legacy = (out_dir / BATCH_DIR / "batch.json").is_file() and not (out_dir / META_FILE).is_file()
+    if legacy and resume and (out_dir / "batch.yaml").is_file():  # made before directories carried a record
+        if yaml.safe_load((out_dir / "batch.yaml").read_text()) != yaml.safe_load(_dump(design.batch_spec())):
+            raise ConfigError(f"{out_dir}: holds a different hypothesis run (its batch.yaml differs); use another "
+                              f"--out")
+    else:
+        check_directory(out_dir, META_FILE, "hypothesis run", resume, fingerprint, list(fingerprint))
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(spec_path, out_dir / "hypothesis.yaml")
     (out_dir / SCENARIO_FILE).write_text(_dump(design.scenario))
     batch_yaml = out_dir / "batch.yaml"
     batch_yaml.write_text(_dump(design.batch_spec()))
-    cells = [{"name": c.name, "levels": c.levels, "point": c.point, "arm": c.arm, "scenario_changes":
-              c.scenario_changes} for c in (design.reference, design.control, *design.cells)]
     (out_dir / "design.json").write_text(json.dumps({"points": design.points, "cells": cells}, indent=1,
                                                     default=str))
+    write_json(out_dir / META_FILE, fingerprint)
     return spec, design, batch_yaml
 
 
