@@ -142,3 +142,14 @@ def test_shipped_posterior_overlays_load_within_the_priors(name):
         for key, value in keys.items():
             low, high = (float(v) for v in table[f"{section}.{key}"]["plausible"])
             assert getattr(getattr(scenario.biology, section), key) == value and low <= value <= high
+
+
+@pytest.mark.parametrize("content", [None, "", "finding_id\nX\n"])
+def test_a_missing_or_columnless_findings_file_is_a_clear_error(tmp_path, content):
+    findings = tmp_path / "findings.csv"
+    if content is not None:
+        findings.write_text(content)
+    out = tmp_path / "c"
+    with pytest.raises(ConfigError, match="findings"):
+        run_calibration(_tiny_spec(tmp_path, "f", findings_file=str(findings)), out)
+    assert not out.exists()

@@ -34,3 +34,34 @@ def test_compare_a_run_directory(tmp_path):
     res = CliRunner().invoke(app, ["compare", str(run_dir)])
     assert res.exit_code == 0, res.output
     assert (run_dir / "comparison.csv").is_file() and "LIU11-TH17-7" in res.output
+
+
+def _nothing_written(out: Path) -> None:
+    assert not out.exists(), sorted(p.name for p in out.rglob("*"))
+
+
+def test_trials_refuse_a_bad_findings_file_before_any_run(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("finding_id,study\n\"unterminated,x\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["trials", "--out", str(out), "--findings", str(bad), "--replicates", "1"])
+    assert res.exit_code == 2 and str(bad) in res.output and "Traceback" not in res.output
+    _nothing_written(out)
+
+
+def test_trials_refuse_an_overlay_key_before_writing_specs(tmp_path):
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("biology: {tcells: {treg_half_life_dayz: 9}}\n")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["trials", "--out", str(out), "--overlay", str(overlay), "--replicates", "1"])
+    assert res.exit_code == 2 and "treg_half_life_dayz" in res.output
+    _nothing_written(out)
+
+
+def test_trials_refuse_an_unrelated_non_empty_directory(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "thesis.tex").write_text("")
+    res = CliRunner().invoke(app, ["trials", "--out", str(out), "--replicates", "1"])
+    assert res.exit_code == 2 and "use another --out" in res.output
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]

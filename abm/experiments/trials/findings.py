@@ -452,21 +452,29 @@ def from_row(row: dict[str, str]) -> Finding:
 def load_findings(path: str | Path | None = None) -> list[Finding]:
     """Read findings.csv (every cell as text) into findings, in file order.
 
-    Raises ValueError when a required column is missing or an id is empty or repeated.
+    Raises ConfigError (a ValueError) naming the file when it is missing or unreadable, a required column is
+    missing or an id is empty or repeated.
     """
+    from abm.config.load import ConfigError
+
     path = Path(path) if path is not None else DEFAULT_FINDINGS
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such findings file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: not a readable findings CSV ({str(exc).strip() or type(exc).__name__})") from None
     missing = [k for k in REQUIRED_KEYS if k not in frame.columns]
     if missing:
-        raise ValueError(f"{path}: missing column(s) {missing}")
+        raise ConfigError(f"{path}: missing column(s) {missing}")
     findings = [from_row(r) for r in frame.to_dict(orient="records")]
     ids = [f.finding_id for f in findings]
     empty = [i + 2 for i, x in enumerate(ids) if not x]
     if empty:
-        raise ValueError(f"{path}: empty finding_id on line(s) {empty}")
+        raise ConfigError(f"{path}: empty finding_id on line(s) {empty}")
     repeated = sorted({x for x in ids if ids.count(x) > 1})
     if repeated:
-        raise ValueError(f"{path}: repeated finding_id(s) {repeated}")
+        raise ConfigError(f"{path}: repeated finding_id(s) {repeated}")
     return findings
 
 

@@ -19,7 +19,9 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from abm.config.load import deep_merge, read_yaml
+from abm.config.load import ConfigError, deep_merge, read_yaml
+from abm.experiments.batch.execute import write_json
+from abm.experiments.common.outdir import check_directory
 from abm.experiments.trials.compare import compare, write_report
 from abm.experiments.trials.findings import REPO_ROOT
 
@@ -62,6 +64,11 @@ def derived_spec(spec_path: Path, out_path: Path, replicates: int | None = None,
     return out_path
 
 
+META_FILE = "trials_inputs.json"
+"""The options a trials directory was run with (replicates, follow-up, overrides); a later run into the
+same directory must use the same ones (its batches are resumed)."""
+
+
 def run_trials(out_dir: str | Path, replicates: int | None = None, backend: str = "local",
                workers: int | None = None, days: float | None = None, *,
                specs: Iterable[str | Path] | None = None, overrides: Mapping[str, Any] | None = None,
@@ -74,15 +81,42 @@ def run_trials(out_dir: str | Path, replicates: int | None = None, backend: str 
     (stems of ``configs/trials/batches/*.yaml`` or paths).  A batch directory that exists is resumed (its
     finished runs are kept; it must hold the same runs).  Returns the comparison table.
     """
+    import shutil
+    import tempfile
+
+    from abm.experiments.batch.plan import expand
     from abm.experiments.batch.runner import run_batch
+    from abm.experiments.batch.spec import load_spec
+    from abm.experiments.trials.findings import load_findings
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     say = log or (lambda _msg: None)
+    # the whole request is checked before anything is written: findings, every (derived) spec, the directory
+    load_findings(findings_path)
+    fingerprint = {"replicates": replicates, "days": days, "overrides": dict(overrides or {})}
+    if out.exists() and not (out / META_FILE).is_file() and (out / "batches").is_dir():
+        pass  # made before trials directories carried a record: its batches check their own runs
+    else:
+        check_directory(out, META_FILE, "trials run", True, fingerprint, list(fingerprint))
+    derive = replicates is not None or days is not None or bool(overrides)
+    with tempfile.TemporaryDirectory(prefix="abm-trials-") as tmp:
+        chosen = []
+        for spec in trial_specs(specs):
+            if derive:
+                spec = derived_spec(spec, Path(tmp) / spec.name, replicates, days, overrides)
+            batch, base = load_spec(spec)
+            try:
+                expand(batch, base)
+            except ConfigError as exc:
+                raise ConfigError(f"trial batch {spec.stem}: {exc}") from None
+            chosen.append(spec)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(out / META_FILE, fingerprint)
+        if derive:
+            (out / "specs").mkdir(exist_ok=True)
+            chosen = [Path(shutil.copy(spec, out / "specs" / spec.name)) for spec in chosen]
     batch_dirs: dict[str, Path] = {}
-    for spec in trial_specs(specs):
-        if replicates is not None or days is not None or overrides:
-            spec = derived_spec(spec, out / "specs" / spec.name, replicates, days, overrides)
+    for spec in chosen:
         target = out / "batches" / spec.stem
         result = run_batch(spec, target, backend=backend, workers=workers, resume=target.exists())
         say(f"{spec.stem}: {result.status.line()}")
