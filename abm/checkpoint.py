@@ -30,6 +30,7 @@ import numpy as np
 
 import abm
 from abm.config import ConfigError, Scenario, config_hash, to_dict, validate_dict
+from abm.engine.files import umask_mode
 from abm.model import MSCModel
 
 FORMAT = "msc-abm-checkpoint"
@@ -77,6 +78,7 @@ def write_raw(path: str | Path, arrays: dict[str, np.ndarray], doc: dict[str, An
     blob = np.frombuffer(json.dumps(doc).encode("utf-8"), dtype=np.uint8)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, umask_mode())
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays, **{META_KEY: blob})
             f.flush()

@@ -181,6 +181,10 @@ def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = 
             burned = resumed.state_dict()
     work = out_dir.with_name(out_dir.name + ".partial")
     if work.exists():
+        left = {p.name for p in work.iterdir()} if work.is_dir() else {"?"}
+        if not left <= PARTIAL_CONTENTS:
+            raise OSError(f"{work} exists and holds {sorted(left - PARTIAL_CONTENTS)}, which no interrupted run "
+                          f"leaves; move it away or choose another --out")
         shutil.rmtree(work)
     (work / "checkpoints").mkdir(parents=True)
     if resume_from is None:
@@ -258,6 +262,11 @@ def git_commit() -> str:
         return commit + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+PARTIAL_CONTENTS = {"checkpoints", "trajectories.parquet", "manifest.json", "report.png", "summary.md",
+                    "summary.csv", "events.json"}
+"""What an interrupted run can leave in ``<out>.partial`` (anything else there is not removed)."""
 
 
 def default_run_dir(scenario: Scenario, root: Path = Path("runs")) -> Path:

@@ -234,15 +234,21 @@ def test_existing_out_dir_is_refused(root):
     assert not out.with_name("taken.partial").exists()
 
 
-def test_stale_partial_is_replaced(root):
+def test_stale_partial_is_replaced_only_when_it_holds_run_debris(root):
     out = root / "stale"
     partial = out.with_name("stale.partial")
-    partial.mkdir()
-    (partial / "junk.txt").write_text("left by a crashed run")
+    (partial / "checkpoints").mkdir(parents=True)
+    (partial / "checkpoints" / "burnin.npz").write_text("left by a crashed run")
     run_scenario(tiny(simulation={"burn_in_days": 1, "days": 1, "dt_h": 2}), out, report=False)
     assert not partial.exists()
-    assert not (out / "junk.txt").exists()
     assert (out / "manifest.json").is_file()
+    other = root / "other"
+    foreign = other.with_name("other.partial")
+    foreign.mkdir()
+    (foreign / "junk.txt").write_text("not ours")
+    with pytest.raises(OSError, match="junk.txt"):
+        run_scenario(tiny(simulation={"burn_in_days": 1, "days": 1, "dt_h": 2}), other, report=False)
+    assert (foreign / "junk.txt").read_text() == "not ours"
 
 
 # --------------------------------------------------------------------------- resume

@@ -76,6 +76,10 @@ def run(
             if not path.is_file():
                 fail(f"--overlay {path}: no such file")
         scenario = _load(config or _default_config(), overrides, overlay)
+    if 0 < checkpoint_every * 24 < scenario.simulation.dt_h:
+        fail(f"--checkpoint-every {checkpoint_every:g} days is shorter than one step "
+             f"(simulation.dt_h = {scenario.simulation.dt_h:g} h); use 0 (none) or at least "
+             f"{scenario.simulation.dt_h / 24:g} days")
     out_dir = out or default_run_dir(scenario)
     if out_dir.exists():
         fail(f"--out {out_dir}: directory exists; a finished run is never rewritten, choose a new path")

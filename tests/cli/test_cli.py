@@ -346,3 +346,34 @@ def test_run_applies_an_overlay(tmp_path):
     assert res.exit_code == 0, res.output
     import json
     assert json.loads((out / "manifest.json").read_text())["config"]["disease"]["systemic_il6"] == 0.33
+
+
+def test_a_checkpoint_interval_shorter_than_one_step_is_refused(runner, tiny_cfg, tmp_path):
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", str(tiny_cfg), "--out", str(out), "--checkpoint-every", "0.01"])
+    assert res.exit_code == 2 and "shorter than one step" in res.stderr
+    nothing_at(out)
+
+
+def test_a_foreign_partial_directory_is_not_deleted(runner, tiny_cfg, tmp_path):
+    out = tmp_path / "run"
+    partial = tmp_path / "run.partial"
+    partial.mkdir()
+    (partial / "my_notes.txt").write_text("keep me")
+    res = runner.invoke(app, ["run", str(tiny_cfg), "--out", str(out), "--no-progress", "--no-report"])
+    assert res.exit_code == 2 and "my_notes.txt" in res.stderr
+    assert (partial / "my_notes.txt").read_text() == "keep me" and not out.exists()
+
+
+def test_run_files_follow_the_umask(runner, tiny_cfg, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        res = runner.invoke(app, ["run", str(tiny_cfg), "--out", str(out), "--no-progress", "--no-report"])
+        assert res.exit_code == 0, res.output
+        for f in (out / "checkpoints").iterdir():
+            assert f.stat().st_mode & 0o777 == 0o644, f
+    finally:
+        os.umask(old)

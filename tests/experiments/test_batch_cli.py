@@ -328,3 +328,11 @@ def test_ctrl_c_then_resume(uninterrupted, tmp_path, backend, to_group):
     pd.testing.assert_frame_equal(load_trajectories(out), load_trajectories(uninterrupted), check_exact=True)
     pd.testing.assert_frame_equal(summarise(out).drop(columns="wall_seconds"),
                                   summarise(uninterrupted).drop(columns="wall_seconds"), check_exact=True)
+
+
+def test_an_out_below_a_regular_file_is_refused(runner, spec, tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    res = runner.invoke(app, ["batch", str(spec), "--out", str(blocker / "sub" / "out")])
+    assert res.exit_code == 2 and "is a file, not a directory" in res.output
+    assert blocker.read_text() == "x"

@@ -65,3 +65,21 @@ def test_trials_refuse_an_unrelated_non_empty_directory(tmp_path):
     res = CliRunner().invoke(app, ["trials", "--out", str(out), "--replicates", "1"])
     assert res.exit_code == 2 and "use another --out" in res.output
     assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+
+
+def test_compare_names_a_manifest_without_config_and_skips_partial_runs(tmp_path):
+    run = tmp_path / "runs" / "a"
+    run.mkdir(parents=True)
+    (run / "manifest.json").write_text('{"abm_version": "0"}')
+    (run / "trajectories.parquet").write_bytes(b"")
+    res = CliRunner().invoke(app, ["compare", str(run)])
+    assert res.exit_code == 2 and "has no 'config'" in res.output and "manifest.json" in res.output
+    (run / "manifest.json").write_text('{"config": ')
+    res = CliRunner().invoke(app, ["compare", str(run)])
+    assert res.exit_code == 2 and "not a readable manifest" in res.output
+    from abm.experiments.trials.compare import discover
+
+    (run.parent / "b.partial").mkdir()
+    (run.parent / "b.partial" / "manifest.json").write_text("{}")
+    (run.parent / "b.partial" / "trajectories.parquet").write_bytes(b"")
+    assert discover(tmp_path / "runs") == [run]

@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from abm.config import to_dict
+from abm.engine.files import umask_mode
 from abm.experiments.batch.plan import RunTask
 
 RUNS = "runs"
@@ -62,6 +63,7 @@ def _alive(pid: int) -> bool:
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
     try:
+        os.chmod(tmp, umask_mode())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -82,6 +84,7 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_tmp_prefix(path), suffix=".tmp")
     os.close(fd)
     try:
+        os.chmod(tmp, umask_mode())
         frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
     except BaseException:

@@ -14,6 +14,7 @@ from abm.experiments.batch import backends
 from abm.experiments.batch.execute import RUNS, stale_temp_files, write_json
 from abm.experiments.batch.plan import RunTask, batch_base, expand, point_config, shard, spec_fingerprint
 from abm.experiments.batch.spec import BatchSpec, load_spec
+from abm.experiments.common.outdir import check_parent
 
 BATCH_FILE = "batch.json"
 STALE_TMP_SECONDS = 600.0
@@ -89,6 +90,7 @@ def prepare(spec_path: str | Path, out: Path, resume: bool) -> tuple[BatchSpec, 
     tasks = expand(spec, base)
     base = batch_base(base)
     fingerprint = spec_fingerprint(tasks)
+    check_parent(out)
     if out.exists() and (out / BATCH_FILE).is_file():
         if not resume:
             raise ConfigError(f"{out}: batch directory exists; pass --resume to continue it")

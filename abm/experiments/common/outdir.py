@@ -16,13 +16,21 @@ from typing import Any
 from abm.config.load import ConfigError
 
 
+def check_parent(out: Path) -> None:
+    """Refuse an output path that cannot become a directory: a regular file at it or above it."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(f"{out}: {p} is a file, not a directory; choose another --out")
+            return
+
+
 def check_directory(out: Path, meta_file: str, kind: str, resume: bool, fingerprint: dict[str, Any],
                     compare: list[str]) -> None:
     """Refuse ``out`` unless it is absent or empty, or (with ``resume``) holds the same ``kind`` of experiment
     with equal ``compare`` keys of ``fingerprint``.  Writes nothing."""
     meta = out / meta_file
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: exists and is not a directory; use another --out")
+    check_parent(out)
     if meta.is_file():
         if not resume:
             raise ConfigError(f"{out}: a {kind} is already there; pass --resume to continue it or choose --out")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from abm.biology import dosing
-from abm.config import Scenario, validate_dict
+from abm.config import ConfigError, Scenario, validate_dict
 from abm.experiments.common import stats
 from abm.experiments.common.tables import markdown_table
 from abm.experiments.trials.findings import (
@@ -184,7 +184,8 @@ def discover(path: str | Path, depth: int = 2) -> list[Path]:
         raise FileNotFoundError(f"{p}: no such directory")
     found: list[Path] = []
     if depth > 0:
-        for child in sorted(c for c in p.iterdir() if c.is_dir() and not c.name.startswith(".")):
+        for child in sorted(c for c in p.iterdir()
+                            if c.is_dir() and not c.name.startswith(".") and not c.name.endswith(".partial")):
             found.extend(discover(child, depth - 1))
     return found
 
@@ -202,8 +203,14 @@ def load_dir(path: Path, label: str | None = None) -> list[Source]:
     from abm.experiments.batch.summary import load_trajectories
 
     if is_run_dir(path):
-        manifest = json.loads((path / "manifest.json").read_text())
-        scenario = validate_dict(manifest["config"], origin=str(path / "manifest.json"))
+        where = path / "manifest.json"
+        try:
+            manifest = json.loads(where.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{where}: not a readable manifest ({exc})") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
+            raise ConfigError(f"{where}: has no 'config' (the resolved scenario); it is not an abm run manifest")
+        scenario = validate_dict(manifest["config"], origin=str(where))
         frame = pd.read_parquet(path / "trajectories.parquet")
         frame.insert(0, "run_id", path.name)
         return [Source(label or scenario.name, scenario, with_derived(frame), path)]
