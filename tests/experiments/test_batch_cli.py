@@ -336,3 +336,18 @@ def test_an_out_below_a_regular_file_is_refused(runner, spec, tmp_path):
     res = runner.invoke(app, ["batch", str(spec), "--out", str(blocker / "sub" / "out")])
     assert res.exit_code == 2 and "is a file, not a directory" in res.output
     assert blocker.read_text() == "x"
+
+
+def test_damaged_bookkeeping_is_named_and_a_damaged_run_is_run_again(runner, spec, tmp_path):
+    out = tmp_path / "out"
+    assert batch(runner, str(spec), "--out", str(out)).exit_code == 0
+    record = out / "runs" / "p00000-r0000.json"
+    record.write_text(record.read_text()[:20])  # a truncated run record: that run is not done
+    assert status(out).pending == ["p00000-r0000"]
+    res = batch(runner, str(spec), "--out", str(out), "--resume")
+    assert res.exit_code == 0 and "4 done, 0 failed, 0 pending" in res.stdout
+    meta = out / BATCH_FILE
+    meta.write_text(meta.read_text()[:50])
+    for args in (["status", str(out)], ["summary", str(out)], [str(spec), "--out", str(out), "--resume"]):
+        res = batch(runner, *args)
+        assert res.exit_code == 2 and "batch.json: damaged" in res.output and "Traceback" not in res.output

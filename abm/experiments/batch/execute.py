@@ -22,12 +22,13 @@ from typing import Any
 
 import pandas as pd
 
-from abm.config import to_dict
+from abm.config import ConfigError, to_dict
 from abm.engine.files import umask_mode
 from abm.experiments.batch.plan import RunTask
 
 RUNS = "runs"
 BURNIN = "burnin"
+BATCH_FILE = "batch.json"
 
 
 def _tmp_prefix(path: Path) -> str:
@@ -72,6 +73,32 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def finished_record(runs: Path, run_id: str) -> dict[str, Any] | None:
+    """The record of a finished run, or ``None`` when the run is not finished: no record, a damaged one
+    (truncated, edited, another run's), or no trajectory file beside it.  A damaged run is run again."""
+    try:
+        record = json.loads((runs / f"{run_id}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and record.get("run_id") == run_id and (runs / f"{run_id}.parquet").is_file()
+    return record if ok else None
+
+
+def read_batch(batch_dir: Path) -> dict[str, Any]:
+    """The batch's own record (spec, fingerprint, runs)."""
+    path = Path(batch_dir) / BATCH_FILE
+    if not path.is_file():
+        raise ConfigError(f"{batch_dir}: not a batch directory (no {BATCH_FILE})")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: damaged ({exc}); the finished runs are kept in {RUNS}/, but the batch cannot "
+                          f"be read: plan it again into a new --out") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("tasks"), list):
+        raise ConfigError(f"{path}: damaged (no list of tasks); plan the batch again into a new --out")
+    return meta
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:

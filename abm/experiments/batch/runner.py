@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,12 +10,11 @@ from typing import Any
 
 from abm.config import ConfigError
 from abm.experiments.batch import backends
-from abm.experiments.batch.execute import RUNS, stale_temp_files, write_json
+from abm.experiments.batch.execute import BATCH_FILE, RUNS, finished_record, read_batch, stale_temp_files, write_json
 from abm.experiments.batch.plan import RunTask, batch_base, expand, point_config, shard, spec_fingerprint
 from abm.experiments.batch.spec import BatchSpec, load_spec
 from abm.experiments.common.outdir import check_parent
 
-BATCH_FILE = "batch.json"
 STALE_TMP_SECONDS = 600.0
 """Temporary files older than this are leftovers of an interrupted write (a write takes seconds)."""
 
@@ -42,19 +40,11 @@ def status(batch_dir: str | Path) -> Status:
     meta = read_batch(batch_dir)
     ids = [t["run_id"] for t in meta["tasks"]]
     runs = batch_dir / RUNS
-    done = [i for i in ids if (runs / f"{i}.json").is_file()]
+    done = [i for i in ids if finished_record(runs, i) is not None]
     finished = set(done)
     failed = [i for i in ids if i not in finished and (runs / f"{i}.error.json").is_file()]
     gone = finished | set(failed)
     return Status(len(ids), done, failed, [i for i in ids if i not in gone])
-
-
-def read_batch(batch_dir: Path) -> dict[str, Any]:
-    """The batch's own record (spec, fingerprint, runs)."""
-    path = Path(batch_dir) / BATCH_FILE
-    if not path.is_file():
-        raise ConfigError(f"{batch_dir}: not a batch directory (no {BATCH_FILE})")
-    return json.loads(path.read_text())
 
 
 def tasks_of(batch_dir: Path) -> list[RunTask]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from abm.experiments.batch.execute import RUNS, write_parquet
+from abm.experiments.batch.execute import RUNS, finished_record, read_batch, write_parquet
 from abm.experiments.common import outcomes
 
 KEY = "blood_treg_th17_ratio"
@@ -18,7 +17,7 @@ SUMMARY_FILE = "summary.parquet"
 def run_files(batch_dir: str | Path) -> list[Path]:
     """Trajectory files of the finished runs (those with a record), in run order."""
     runs = Path(batch_dir) / RUNS
-    return sorted(p for p in runs.glob("*.parquet") if (runs / f"{p.stem}.json").is_file())
+    return sorted(p for p in runs.glob("*.parquet") if finished_record(runs, p.stem) is not None)
 
 
 def load_trajectories(batch_dir: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -49,12 +48,12 @@ def summarise(batch_dir: str | Path, days: list[float] | None = None) -> pd.Data
     """One row per finished run and arm: ids, seed, swept parameters, statistics, wall time."""
     batch_dir = Path(batch_dir)
     if days is None:
-        meta = json.loads((batch_dir / "batch.json").read_text())
+        meta = read_batch(batch_dir)
         days = meta["spec"].get("summary_days", [7, 30, 90, 180])
     rows = []
     for path in run_files(batch_dir):
         traj = pd.read_parquet(path)
-        record = json.loads((path.parent / f"{path.stem}.json").read_text())
+        record = finished_record(path.parent, path.stem)
         for arm, df in traj.groupby("arm", sort=False):
             rows.append({"run_id": record["run_id"], "point": record["point"],
                          "replicate": record["replicate"], "seed": record["seed"], **record["params"],
