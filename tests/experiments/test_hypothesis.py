@@ -204,3 +204,13 @@ def test_an_unrelated_non_empty_directory_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="exists and is not empty"):
         run_hypothesis(spec, out)
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_an_outcome_after_the_end_of_the_run_is_refused_before_anything_runs(tmp_path):
+    from abm.experiments.hypothesis import run_hypothesis
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**TINY, "outcomes": ["ratio_day400"]}))
+    with pytest.raises(ConfigError, match=r"ratio_day400 asks for day 400, after the end of the run"):
+        run_hypothesis(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

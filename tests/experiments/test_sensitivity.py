@@ -218,3 +218,18 @@ def test_shipped_specs_plan(name):
     problem, X, points = plan(spec, base)
     assert len(points) == X.shape[0] and all(math.isfinite(v) for p in points[:5] for v in p.values())
     assert spec.function is None and spec.summary_days()
+
+
+@pytest.mark.parametrize(("output", "needle"), [
+    ({"stat": "ratio_day30", "arm": "msc"}, "asks for day 30, after the end of the run"),
+    ({"stat": "ratio_day3", "arm": "mcs"}, "arm 'mcs' is not an arm of the base scenario"),
+    ({"stat": "ratio_day3", "arm": "msc", "minus": "control"}, "minus 'control' is not an arm"),
+])
+def test_outputs_are_checked_before_anything_runs(tmp_path, output, needle):
+    spec = write(tmp_path / "tiny.yaml", name="tiny", method="morris",
+                 base=str(ROOT / "configs" / "default_trial.yaml"), overrides=TINY,
+                 parameters=["tcells.treg_half_life_days"], n=2, outputs=[output], seed=3,
+                 backend={"kind": "serial"})
+    with pytest.raises(ConfigError, match=needle):
+        run_sensitivity(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

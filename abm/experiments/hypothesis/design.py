@@ -25,6 +25,7 @@ from typing import Any
 from abm.config import Scenario, to_dict, validate_dict
 from abm.config.load import ConfigError, deep_merge, merge_onto
 from abm.experiments.batch.plan import nested
+from abm.experiments.common import outcomes
 from abm.experiments.hypothesis.spec import HypothesisSpec, parse_outcome
 
 SCENARIO_FILE = "scenario.yaml"
@@ -127,7 +128,12 @@ def expand(spec: HypothesisSpec, base: dict[str, Any]) -> Design:
         config = scenario
         for path, value in point.items():
             config = merge_onto(config, nested(path, value), origin=f"factor key {path}")
-        validate_dict(config, origin=f"hypothesis {spec.name} point {i} {point}")
+        resolved = validate_dict(config, origin=f"hypothesis {spec.name} point {i} {point}")
+        for name in spec.outcomes:
+            o = outcomes.parse(name)
+            if o.stat == "day" and o.day > resolved.simulation.days:
+                raise ConfigError(f"outcomes: {name} asks for day {o.day:g}, after the end of the run "
+                                  f"(simulation.days = {resolved.simulation.days:g})")
     reference = Cell("full", {}, 0, spec.reference)
     control = Cell("control", {}, 0, spec.control)
     return Design(spec, scenario, points, cells, reference, control)

@@ -51,8 +51,27 @@ class SensitivityResult:
         return out
 
 
+def check_outputs(spec: SensitivitySpec, base: dict[str, Any]) -> None:
+    """Every model output names arms of the base scenario and a day inside its follow-up."""
+    from abm.config.load import validate_dict, with_default_arms
+
+    scenario = validate_dict(with_default_arms(base), origin="sensitivity base")
+    for o in spec.outputs:
+        for role, arm in (("arm", o.arm), ("minus", o.minus)):
+            if arm is not None and arm not in scenario.arms:
+                raise ConfigError(f"outputs: {o.label}: {role} {arm!r} is not an arm of the base scenario "
+                                  f"(arms: {', '.join(scenario.arms)})")
+        day = o.day()
+        if day is not None and day > scenario.simulation.days:
+            raise ConfigError(f"outputs: {o.label} asks for day {day:g}, after the end of the run "
+                              f"(simulation.days = {scenario.simulation.days:g})")
+
+
 def plan(spec: SensitivitySpec, base: dict[str, Any]) -> tuple[Problem, np.ndarray, list[dict[str, Any]]]:
-    """Problem, sample matrix and explicit points (deterministic given the spec)."""
+    """Problem, sample matrix and explicit points (deterministic given the spec); the outputs are checked
+    against the base scenario (their arms exist, their days fall inside the run) before anything runs."""
+    if spec.function is None:
+        check_outputs(spec, base)
     problem = resolve_problem(spec, base)
     X = sample(spec, problem)
     return problem, X, points(problem, X)
