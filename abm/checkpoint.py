@@ -119,6 +119,9 @@ def read_raw(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        if p.suffix != ".npz" or "pickle" in str(exc):  # numpy's advice about pickle does not apply here
+            raise CheckpointError(f"{p}: not an abm checkpoint (those are .npz files written by `abm run`, "
+                                  f"e.g. <run>/checkpoints/msc.npz)") from None
         raise CheckpointError(f"{p}: not a readable .npz checkpoint (damaged or truncated?): "
                               f"{type(exc).__name__}: {exc}") from None
     raw = arrays.pop(META_KEY)

@@ -38,7 +38,7 @@ def _format_error(err: dict[str, Any]) -> str:
         return f"{loc}: required key is missing"
     if not err["loc"]:  # a check across sections: its message names the keys and values
         return msg.removeprefix("Value error, ")
-    return f"{loc}: {msg} (got {shown(err.get('input'))})"
+    return f"{loc}: {msg.removeprefix('Value error, ')} (got {shown(err.get('input'))})"
 
 
 def validate_dict(data: dict[str, Any], origin: str = "config") -> Scenario:
@@ -210,12 +210,17 @@ def load(path: str | Path | None = None, overlays: list[str | Path] | None = Non
     A scenario may name a base with ``extends: other.yaml`` (relative to its own folder).
     """
     data: dict[str, Any] = {}
+    origin = str(path) if path else "defaults"
     if path is not None:
         data = _read_with_extends(Path(path), seen=())
+        validate_dict(data, origin=origin)  # a bad key is blamed on the file that has it
     for overlay in overlays or []:
         data = merge_onto(data, read_yaml(overlay), origin=f"overlay {overlay}")
-    data = merge_onto(data, overrides or {}, origin="overrides")
-    return validate_dict(data, origin=str(path) if path else "defaults")
+        validate_dict(data, origin=f"overlay {overlay} (on {origin})")
+    if overrides:
+        data = merge_onto(data, overrides, origin="command-line options")
+        return validate_dict(data, origin=f"command-line options (on {origin})")
+    return validate_dict(data, origin=origin)
 
 
 def _read_with_extends(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:

@@ -118,7 +118,7 @@ def test_an_overlay_or_override_naming_no_arm_is_refused(tmp_path):
     typo = write_yaml(tmp_path / "typo.yaml", {"arms": {"mcs": {"dose": {"cells_per_kg": 2e6}}}})
     with pytest.raises(ConfigError, match=r"overlay .*typo.yaml: arms\.mcs: no such arm.*arms\.\+mcs"):
         load(cfg, overlays=[typo])
-    with pytest.raises(ConfigError, match=r"overrides: arms\.mcs: no such arm"):
+    with pytest.raises(ConfigError, match=r"command-line options: arms\.mcs: no such arm"):
         load(cfg, overrides={"arms": {"mcs": {"dose": {"cells_per_kg": 2e6}}}})
 
 
@@ -417,3 +417,26 @@ def test_top_level_must_be_a_mapping(tmp_path, text, kind):
 def test_validate_dict_rejects_a_list():
     with pytest.raises(ConfigError, match="top level must be a mapping.*list"):
         validate_dict([{"name": "x"}])  # type: ignore[arg-type]
+
+
+def test_a_bad_key_is_blamed_on_the_overlay_or_option_that_has_it(tmp_path):
+    cfg = write_yaml(tmp_path / "c.yaml", {"simulation": {"days": 30}})
+    bad = write_yaml(tmp_path / "bad_overlay.yaml", {"biology": {"tcells": {"treg_half_life_dayz": 3}}})
+    with pytest.raises(ConfigError, match=r"^overlay .*bad_overlay.yaml \(on .*c.yaml\): invalid config"):
+        load(cfg, overlays=[bad])
+    with pytest.raises(ConfigError, match=r"^command-line options \(on .*c.yaml\): invalid config\n  seed"):
+        load(cfg, overrides={"seed": -3})
+    with pytest.raises(ConfigError, match=r"^.*c2.yaml: invalid config"):
+        load(write_yaml(tmp_path / "c2.yaml", {"simulaton": {}}), overlays=[bad])
+
+
+def test_validator_messages_drop_pydantics_prefix():
+    from abm.experiments.sensitivity.spec import SensitivitySpec
+
+    with pytest.raises(Exception) as info:
+        SensitivitySpec.model_validate({"method": "morris", "function": "ishigami", "outputs": [{"stat": "y"}],
+                                        "parameters": [{"key": "x1", "bounds": [5, 1]}]})
+    from abm.config.load import _format_error
+
+    lines = [_format_error(e) for e in info.value.errors(include_url=False)]
+    assert any("low 5" in line and "Value error" not in line for line in lines), lines
