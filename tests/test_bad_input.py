@@ -242,8 +242,14 @@ def cases() -> list[Case]:
     for cid, content, needle in bad_cals:
         out.append(Case(f"calibrate-{cid}", ["calibrate", "{f}", "--out", "{out}"], needle, content,
                         setup={"f.csv": "finding_id\nX\n"}))
+    out.append(Case("calibrate-out-unrelated", ["calibrate", "{f}", "--out", "{d}/mine"], "not empty", cal,
+                    setup={"mine/notes.txt": "mine"}))
+    out.append(Case("sensitivity-out-unrelated", ["sensitivity", "{f}", "--out", "{d}/mine"], "not empty", sens,
+                    setup={"mine/notes.txt": "mine"}))
     # findings tables and comparisons
     out += [
+        Case("trials-out-unrelated", ["trials", "--out", "{d}/mine", "--replicates", "1"], "use another --out",
+             setup={"mine/notes.txt": "mine"}),
         Case("trials-findings-missing", ["trials", "--findings", "{d}/none.csv", "--out", "{out}"], "none.csv"),
         Case("trials-findings-garbled", ["trials", "--findings", "{f}", "--out", "{out}", "--replicates", "1"],
              "findings.csv", 'finding_id,study\n"open,x\n', "findings.csv"),
