@@ -305,5 +305,6 @@ def test_bad_input_is_refused_cleanly(case, tmp_path, monkeypatch):
     message = res.output
     assert res.exit_code == 2, f"exit {res.exit_code}: {message}"
     assert "Traceback" not in message
+    assert res.stderr.startswith("error:"), f"the refusal is not the first thing said: {res.stderr[:200]!r}"
     assert case.needle in message, f"{case.needle!r} not named in: {message}"
     assert _snapshot(tmp_path) == before, "files were created or changed"

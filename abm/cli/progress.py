@@ -12,7 +12,8 @@ def run_bar(desc: str, unit: str = "run", enabled: bool = True
             ) -> tuple[tqdm, Callable[[int], None], Callable[[dict], None]]:
     """A tqdm bar on stderr, its ``on_start(n)`` and its ``on_record(record)`` (which also reports a
     failed run with its error).  Close the bar when done."""
-    bar = tqdm(total=0, unit=unit, desc=desc, disable=not enabled, file=sys.stderr)
+    # delay: nothing is drawn for a request refused while it is checked (before any run starts)
+    bar = tqdm(total=0, unit=unit, desc=desc, disable=not enabled, file=sys.stderr, delay=1.0)
 
     def on_record(record: dict) -> None:
         bar.update(1)
