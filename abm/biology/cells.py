@@ -20,21 +20,21 @@ from abm.engine.populations import POSITION, Population
 
 
 @dataclass(frozen=True)
-class CellState:
-    """One state of a cell type (its code is its index in :attr:`CellType.states`)."""
+class Row:
+    """What the table says of a state or a marker."""
 
     key: str
-    """Code name, used in parameters and the registry (``"treg"``)."""
+    """Code name, used in parameters and the registry (``"treg"``; for a marker its boolean column)."""
     label: str
     """Display name in figures, the app and the docs (``"Treg"``)."""
     colour: str
     """Colour in every picture (hex)."""
     column: str
-    """Trajectory column of the number of cells in this state on the grid."""
+    """Trajectory column of the number of cells with it on the grid."""
     secretes: str | None = None
-    """Row of ``biology.secretion`` this state secretes with (``None``: no secretion)."""
+    """Row of ``biology.secretion`` it secretes with (``None``: no secretion)."""
     source: str = ""
-    """Why the state secretes what it does (citation), or what defines it."""
+    """Why it secretes what it does (citation), or what defines it."""
     short: str = ""
     """Short name in transition names (``"naive"`` in ``naive -> Treg``); default: the label."""
     channel: str | None = None
@@ -46,20 +46,13 @@ class CellState:
 
 
 @dataclass(frozen=True)
-class Marker:
+class CellState(Row):
+    """One state of a cell type (its code is its index in :attr:`CellType.states`)."""
+
+
+@dataclass(frozen=True)
+class Marker(Row):
     """A flag a cell carries beside its state (a boolean column), drawn and secreting as its own kind."""
-
-    key: str
-    """Boolean column of the population (``"ido_pos"``)."""
-    label: str
-    colour: str
-    column: str
-    secretes: str | None = None
-    source: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.label
 
 
 @dataclass(frozen=True)
