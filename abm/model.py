@@ -49,12 +49,13 @@ class MSCModel(mesa.Model):
         """The rule table compiled against this scenario's parameters (every hazard of the biology)."""
         t = scenario.tissue
         self.space = TissueSpace(t.width_voxels, t.height_voxels, t.voxel_um, MEDIATORS, self.random)
-        self.grid = self.space.grid  # the name Mesa's renderer expects
         f = self.bio.fields
         self.solver = SteadyStateSolver(
             (t.width_voxels, t.height_voxels), t.voxel_um,
             [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
             [getattr(f, m).loss_per_min for m in MEDIATORS], dtype=np.float32)
+        self._sources = np.zeros_like(self.space.fields)
+        """Scratch for the step's secretion sources (the field solve transforms in it)."""
         self.tcells, self.macrophages, self.bcells, self.msc = (ct.population() for ct in cells.CELL_TYPES)
         self.blood = compartments.initial_blood(self.bio.systemic)
         self.lung = compartments.LungState(
@@ -84,6 +85,12 @@ class MSCModel(mesa.Model):
 
     # ----------------------------------------------------------------------------- helpers
     @property
+    def grid(self):
+        """Mesa's grid with the fields as property layers (the name Mesa's renderers expect); built on
+        first access, so batch runs never pay for it (:class:`abm.engine.space.TissueSpace`)."""
+        return self.space.grid
+
+    @property
     def t_days(self) -> float:
         """Days since the first treatment day (negative during burn-in)."""
         return self.t_h / 24.0
@@ -110,7 +117,8 @@ class MSCModel(mesa.Model):
         """Advance one step of ``dt_h`` hours in the documented order."""
         self._give_treatments()
         self._traffic()
-        self.space.fields[:] = self.solver.solve(secretion.tissue_sources(self))
+        sources = secretion.tissue_sources(self, out=self._sources)
+        self.solver.solve(sources, out=self.space.fields, overwrite_sources=True)
         self.events.update(msc.step_tissue(self))
         self.update_contacts()
         for rule in (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue):

@@ -228,7 +228,7 @@ def _traced_size_of_space(model: MSCModel) -> int:
     gc.collect()
     with_space, _ = tracemalloc.get_traced_memory()
     space = model.space
-    model.space = model.grid = None
+    model.space = None
     del space
     gc.collect()
     without, _ = tracemalloc.get_traced_memory()

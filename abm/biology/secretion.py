@@ -13,13 +13,18 @@ def vector(rates: Secretion) -> np.ndarray:
     return np.array([getattr(rates, m) for m in MEDIATORS])
 
 
-def tissue_sources(model) -> np.ndarray:
+def tissue_sources(model, out: np.ndarray | None = None) -> np.ndarray:
     """Source density (a.u./min per voxel) of each field: cells by state plus disease background.
 
     Blocked mediators (IDO inhibitor, COX-2 inhibitor, anti-TGF-beta) have no source anywhere.
+    ``out``: an array shaped like the fields to fill (reused from step to step), else a new one.
     """
     table, space = model.bio.secretion, model.space
-    src = np.zeros_like(space.fields)
+    if out is None:
+        src = np.zeros_like(space.fields)
+    else:
+        src = out
+        src.fill(0.0)
     tone = model.disease.inflammatory_tone * model.inflammation_factor
     src[MEDIATORS.index("infl")] += tone
     src[MEDIATORS.index("il6")] += model.disease.il6_tone * model.inflammation_factor

@@ -104,15 +104,19 @@ class SteadyStateSolver:
         self.dtype = np.dtype(dtype)
         self.denominator: np.ndarray = (diff[:, None, None] * lam + loss[:, None, None]).astype(self.dtype)
         self._diffusing: np.ndarray = diff > 0
-        self._work: np.ndarray = np.empty((self.n_fields, nx, ny), self.dtype)  # scratch for solve()
+        self._work: np.ndarray | None = None  # scratch for solve(), allocated when first needed
 
-    def solve(self, sources: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def solve(self, sources: np.ndarray, out: np.ndarray | None = None,
+              overwrite_sources: bool = False) -> np.ndarray:
         """Return the steady-state concentrations for the given sources.
 
         Args:
             sources: array ``(F, nx, ny)`` of non-negative sources (concentration per min, per
                 voxel).
             out: optional float array ``(F, nx, ny)`` filled in place with the result.
+            overwrite_sources: the caller gives ``sources`` up (a scratch array of the solver's
+                dtype): when every field diffuses and has a source, the transforms run in it
+                directly instead of in a copy.  The result is the same either way.
 
         Returns:
             Concentrations ``(F, nx, ny)`` (concentration units); ``out`` itself if given.
@@ -136,10 +140,15 @@ class SteadyStateSolver:
         # Everything is computed before `out` is written, so `out` may alias `sources`.
         conc = None
         if spectral.size:
-            # Transform in the preallocated buffer: avoids allocating (and page-faulting) fresh
-            # arrays every call, which otherwise roughly doubles the time of a solve.
-            conc = self._work[: spectral.size]
-            np.take(src, spectral, axis=0, out=conc)
+            if overwrite_sources and src is sources and spectral.size == self.n_fields:
+                conc = src  # every field is transformed: no copy needed
+            else:
+                # Transform in the preallocated buffer: avoids allocating (and page-faulting) fresh
+                # arrays every call, which otherwise roughly doubles the time of a solve.
+                if self._work is None:
+                    self._work = np.empty((self.n_fields, *self.shape), self.dtype)
+                conc = self._work[: spectral.size]
+                np.take(src, spectral, axis=0, out=conc)
             conc = fft.dctn(conc, axes=(1, 2), norm="ortho", workers=1, overwrite_x=True)
             for j, field in enumerate(spectral):
                 conc[j] /= self.denominator[field]
@@ -151,8 +160,10 @@ class SteadyStateSolver:
             out = np.zeros(expected, self.dtype)
         elif out.shape != expected:
             raise ValueError(f"out must have shape {expected}, got {out.shape}")
-        else:
-            out[:] = 0.0
+        if conc is not None and spectral.size == self.n_fields:
+            out[:] = conc
+            return out
+        out[:] = 0.0
         if conc is not None:
             out[spectral] = conc
         out[local] = local_conc

@@ -1,8 +1,14 @@
-"""The tissue grid: a Mesa grid whose property layers hold the fields, plus volume exclusion.
+"""The tissue grid: field planes and an occupancy map, with Mesa's grid built only when asked for.
 
-Cells live in populations (arrays); the grid records which voxels are occupied (one cell per
+Cells live in populations (arrays); the space records which voxels are occupied (one cell per
 voxel) and offers the vectorised spatial operations the rules need: random free voxels, jumps
 with exclusion, placement of daughters next to a mother, and neighbourhood counts.
+
+Mesa's ``OrthogonalMooreGrid`` (one Python ``Cell`` object per voxel, ~4 kB per cell of the
+tissue) and its property layers are what the app and Mesa's renderers read.  Batch runs never
+touch them, so :attr:`TissueSpace.grid` builds them on first access (lazily) and from then on
+:meth:`TissueSpace.publish_fields` keeps the layers current.  Nothing the model computes reads
+the grid, so a run is the same with or without it.
 """
 
 from __future__ import annotations
@@ -23,12 +29,9 @@ class TissueSpace:
     def __init__(self, width: int, height: int, voxel_um: float, field_names: tuple[str, ...],
                  random=None):
         self.width, self.height, self.voxel_um = width, height, voxel_um
-        self.grid = OrthogonalMooreGrid((width, height), torus=False, capacity=1, random=random)
-        # Mesa 3.5 registers each grid's cell class with copyreg, which keeps every grid's layers
-        # alive for the life of the process (a leak across the thousands of models a batch worker
-        # builds).  Checkpoints never pickle the grid, so the registration is dropped.
-        copyreg.dispatch_table.pop(self.grid.cell_klass, None)
-        self.layers = {name: self.grid.create_property_layer(name, 0.0) for name in field_names}
+        self._random = random
+        self._grid: OrthogonalMooreGrid | None = None
+        self._layers: dict = {}
         self.field_names = field_names
         self.fields = np.zeros((len(field_names), width, height), np.float32)
         """Field concentrations (a.u.), one plane per mediator; the solver writes here."""
@@ -47,14 +50,41 @@ class TissueSpace:
         return np.clip(v, 0, size - 1).astype(np.int32)
 
     @property
+    def grid(self) -> OrthogonalMooreGrid:
+        """Mesa's grid of the patch with one property layer per field, built on first access."""
+        if self._grid is None:
+            grid = OrthogonalMooreGrid((self.width, self.height), torus=False, capacity=1, random=self._random)
+            # Mesa 3.5 registers each grid's cell class with copyreg, which keeps every grid's layers
+            # alive for the life of the process (a leak across the thousands of models a batch worker
+            # builds).  Checkpoints never pickle the grid, so the registration is dropped.
+            copyreg.dispatch_table.pop(grid.cell_klass, None)
+            self._layers = {name: grid.create_property_layer(name, 0.0) for name in self.field_names}
+            self._grid = grid
+            self.publish_fields()
+        return self._grid
+
+    @property
+    def grid_built(self) -> bool:
+        """Whether something has asked for :attr:`grid` yet."""
+        return self._grid is not None
+
+    @property
+    def layers(self) -> dict:
+        """Mesa property layers by field name (builds the grid if needed)."""
+        _ = self.grid
+        return self._layers
+
+    @property
     def area_mm2(self) -> float:
         """Area of the patch in mm2."""
         return self.width * self.height * (self.voxel_um / 1000.0) ** 2
 
     def publish_fields(self) -> None:
-        """Copy the solved fields into Mesa's property layers (in place: the one write path)."""
+        """Copy the solved fields into Mesa's property layers (in place: the one write path); nothing to do
+        while no one has asked for the grid."""
         for i, name in enumerate(self.field_names):
-            self.layers[name].data[:] = self.fields[i]
+            if name in self._layers:
+                self._layers[name].data[:] = self.fields[i]
 
     def sample(self, pop: Population) -> np.ndarray:
         """Field values at each cell's voxel: array (n_fields, n)."""

@@ -145,3 +145,19 @@ def test_other_invalid_arguments_raise():
         solver.solve(np.ones((1, 8, 9)))
     with pytest.raises(ValueError, match="non-negative"):
         solver.solve(-np.ones((1, 8, 8)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("zero_field", [None, 1])
+def test_solving_in_the_given_sources_gives_the_same_result(dtype, zero_field):
+    """``overwrite_sources=True`` (the model's in-place solve) is bit-identical to a solve from a copy."""
+    rng = np.random.default_rng(3)
+    solver = SteadyStateSolver((20, 14), 20.0, [300.0, 50.0, 80.0], [0.5, 0.1, 2.0], dtype=dtype)
+    s = rng.uniform(0, 3, size=(3, 20, 14)).astype(dtype)
+    if zero_field is not None:
+        s[zero_field] = 0.0
+    expected = solver.solve(s.copy())
+    out = np.full_like(s, np.nan)
+    got = solver.solve(s, out=out, overwrite_sources=True)
+    assert got is out
+    np.testing.assert_array_equal(got, expected)
