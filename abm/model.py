@@ -54,8 +54,6 @@ class MSCModel(mesa.Model):
             (t.width_voxels, t.height_voxels), t.voxel_um,
             [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
             [getattr(f, m).loss_per_min for m in MEDIATORS], dtype=np.float32)
-        self._sources = np.zeros_like(self.space.fields)
-        """Scratch for the step's secretion sources (the field solve transforms in it)."""
         self.tcells, self.macrophages, self.bcells, self.msc = (ct.population() for ct in cells.CELL_TYPES)
         self.blood = compartments.initial_blood(self.bio.systemic)
         self.lung = compartments.LungState(
@@ -117,7 +115,8 @@ class MSCModel(mesa.Model):
         """Advance one step of ``dt_h`` hours in the documented order."""
         self._give_treatments()
         self._traffic()
-        sources = secretion.tissue_sources(self, out=self._sources)
+        # the old fields are not read again this step: the sources are written over them and solved in place
+        sources = secretion.tissue_sources(self, out=self.space.fields)
         self.solver.solve(sources, out=self.space.fields, overwrite_sources=True)
         self.events.update(msc.step_tissue(self))
         self.update_contacts()

@@ -42,6 +42,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import fft
 
+STORED_DENOMINATOR_VOXELS = 2**20
+"""Largest grid (voxels) whose DCT-space denominators are stored rather than made at each solve."""
+
 
 class SteadyStateSolver:
     """Steady-state screened-Poisson solver for F fields on one (nx, ny) voxel grid.
@@ -99,12 +102,26 @@ class SteadyStateSolver:
         h2 = self.voxel_um**2
         lam_x = (2.0 - 2.0 * np.cos(np.pi * np.arange(nx) / nx)) / h2
         lam_y = (2.0 - 2.0 * np.cos(np.pi * np.arange(ny) / ny)) / h2
-        lam = lam_x[:, None] + lam_y[None, :]
-        # Denominator D * lambda + k in DCT space, shape (F, nx, ny), units 1/min.
+        self._lam_x, self._lam_y = lam_x, lam_y
         self.dtype = np.dtype(dtype)
-        self.denominator: np.ndarray = (diff[:, None, None] * lam + loss[:, None, None]).astype(self.dtype)
+        # Denominators D * lambda + k in DCT space, shape (F, nx, ny), units 1/min: kept for grids up to
+        # STORED_DENOMINATOR_VOXELS (where a step's cost is its calls), made per field and solve on larger
+        # grids (where they would be a third of the model's memory, and the arithmetic is cheap beside the DCT).
+        self._denominators: np.ndarray | None = None
+        if nx * ny <= STORED_DENOMINATOR_VOXELS:
+            self._denominators = np.stack([self._make_denominator(f) for f in range(self.n_fields)])
         self._diffusing: np.ndarray = diff > 0
         self._work: np.ndarray | None = None  # scratch for solve(), allocated when first needed
+
+    def _make_denominator(self, field: int) -> np.ndarray:
+        lam = self._lam_x[:, None] + self._lam_y[None, :]  # eigenvalues of minus the Laplacian (1/um^2)
+        return (self.diffusion_um2_per_min[field] * lam + self.loss_per_min[field]).astype(self.dtype)
+
+    def denominator(self, field: int) -> np.ndarray:
+        """``D * lambda + k`` of one field in DCT space (1/min), shape (nx, ny)."""
+        if self._denominators is not None:
+            return self._denominators[field]
+        return self._make_denominator(field)
 
     def solve(self, sources: np.ndarray, out: np.ndarray | None = None,
               overwrite_sources: bool = False) -> np.ndarray:
@@ -139,8 +156,16 @@ class SteadyStateSolver:
 
         # Everything is computed before `out` is written, so `out` may alias `sources`.
         conc = None
-        if spectral.size:
-            if overwrite_sources and src is sources and spectral.size == self.n_fields:
+        in_place = overwrite_sources and src is sources
+        if spectral.size and in_place and spectral.size < self.n_fields and not local.size:
+            # some fields have no source (IDO before any MSC): transform the others plane by plane in the
+            # given array, the rest stay zero; no scratch of F planes is needed
+            for field in spectral:
+                src[field] = self._transform(src[field], self.denominator(field))
+            conc = src
+            spectral = np.arange(self.n_fields)
+        elif spectral.size:
+            if in_place and spectral.size == self.n_fields:
                 conc = src  # every field is transformed: no copy needed
             else:
                 # Transform in the preallocated buffer: avoids allocating (and page-faulting) fresh
@@ -151,7 +176,7 @@ class SteadyStateSolver:
                 np.take(src, spectral, axis=0, out=conc)
             conc = fft.dctn(conc, axes=(1, 2), norm="ortho", workers=1, overwrite_x=True)
             for j, field in enumerate(spectral):
-                conc[j] /= self.denominator[field]
+                conc[j] /= self.denominator(field)
             conc = fft.idctn(conc, axes=(1, 2), norm="ortho", workers=1, overwrite_x=True)
             np.maximum(conc, 0.0, out=conc)
         local_conc = src[local] / self.loss_per_min[local, None, None].astype(self.dtype)
@@ -168,6 +193,14 @@ class SteadyStateSolver:
             out[spectral] = conc
         out[local] = local_conc
         return out
+
+    @staticmethod
+    def _transform(plane: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+        """Steady state of one field plane: DCT, divide by the denominator, inverse DCT, clip at 0."""
+        c = fft.dctn(plane, norm="ortho", workers=1, overwrite_x=True)
+        c /= denominator
+        c = fft.idctn(c, norm="ortho", workers=1, overwrite_x=True)
+        return np.maximum(c, 0.0, out=c)
 
     def diffusion_length_um(self) -> np.ndarray:
         """Return the diffusion length ``sqrt(D / k)`` of each field (um), shape (F,)."""
