@@ -117,7 +117,8 @@ def test_nonnegative_and_linear(nx, ny, h, diff, loss, a, seed):
     s1 = rng.exponential(1.0, size=(2, nx, ny)) * (rng.random((2, nx, ny)) < 0.3)
     s2 = rng.exponential(1.0, size=(2, nx, ny)) * (rng.random((2, nx, ny)) < 0.3)
     c1, c2, c12 = solver.solve(s1), solver.solve(s2), solver.solve(a * s1 + s2)
-    op_norm = max(solver.denominator(f).max() for f in range(solver.n_fields))  # largest eigenvalue of k - D lap (1/min)
+    # largest eigenvalue of k - D lap (1/min)
+    op_norm = max(solver.denominator(f).max() for f in range(solver.n_fields))
     for s, c in ((s1, c1), (s2, c2), (a * s1 + s2, c12)):
         assert np.all(c >= 0)
         # Clipping negatives must not hide a real error: backward-error residual check (round-off
