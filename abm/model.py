@@ -19,8 +19,10 @@ import numpy as np
 from abm.biology import cells, compartments, dosing, mechanisms, secretion, tissue
 from abm.biology.levels import Levels
 from abm.biology.rules import bcells, macrophages, msc, tcells
+from abm.biology.rules import compiled as rules_compiled
 from abm.biology.rules.evaluate import RuleSet
 from abm.config import MEDIATORS, Scenario, Treatment
+from abm.engine import jit
 from abm.engine.fields import SteadyStateSolver
 from abm.engine.space import TissueSpace
 from abm.engine.streams import Streams
@@ -47,8 +49,17 @@ class MSCModel(mesa.Model):
         self.dt_h = scenario.simulation.dt_h
         self.rules = RuleSet(self.bio, self.disease)
         """The rule table compiled against this scenario's parameters (every hazard of the biology)."""
+        self.engine = jit.engine()
+        """``compiled`` or ``numpy`` (:mod:`abm.engine.jit`): which twin of each step function runs."""
+        compiled = self.engine == "compiled"
+        self.programs = rules_compiled.programs(self) if compiled else {}
+        """The rule table as coefficient arrays per cell type (compiled engine only)."""
+        self._tissue_steps = ((rules_compiled.tcells_step, rules_compiled.macrophages_step,
+                               rules_compiled.bcells_step) if compiled else
+                              (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue))
         t = scenario.tissue
-        self.space = TissueSpace(t.width_voxels, t.height_voxels, t.voxel_um, MEDIATORS, self.random)
+        self.space = TissueSpace(t.width_voxels, t.height_voxels, t.voxel_um, MEDIATORS, self.random,
+                                 compiled=compiled)
         f = self.bio.fields
         self.solver = SteadyStateSolver(
             (t.width_voxels, t.height_voxels), t.voxel_um,
@@ -95,7 +106,7 @@ class MSCModel(mesa.Model):
 
     def levels_at(self, pop) -> Levels:
         """Field levels at each cell of a population."""
-        return Levels.from_rows(self.space.sample(pop))
+        return Levels.from_rows(self.space.sample(pop).astype(np.float64))
 
     def update_contacts(self) -> None:
         """Refresh the per-voxel count of suppressor contacts (:func:`abm.biology.tissue.suppressor_contacts`)."""
@@ -104,6 +115,10 @@ class MSCModel(mesa.Model):
     def record_egress(self, states: np.ndarray) -> None:
         """T cells leaving the tissue towards blood (counted by state)."""
         self._egress += np.bincount(states, minlength=3)
+
+    def record_egress_counts(self, counts: np.ndarray) -> None:
+        """T cells leaving the tissue towards blood, already counted by state."""
+        self._egress += counts
 
     def take_egress(self) -> np.ndarray:
         """Egress counts since the last call, then reset."""
@@ -120,7 +135,7 @@ class MSCModel(mesa.Model):
         self.solver.solve(sources, out=self.space.fields, overwrite_sources=True)
         self.events.update(msc.step_tissue(self))
         self.update_contacts()
-        for rule in (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue):
+        for rule in self._tissue_steps:
             self.events.update(rule(self))
         self.systemic = compartments.systemic_levels(self)
         self.events.update(compartments.step_lung(self, self.systemic))

@@ -1,4 +1,5 @@
-"""Every shipped scenario reproduces its golden trajectory (tests/golden.py says how they are made)."""
+"""Every shipped scenario reproduces its golden trajectory (tests/golden.py says how they are made), on both
+engines: the compiled kernels and the numpy reference path (:mod:`abm.engine.jit`) are held to the same files."""
 
 from __future__ import annotations
 
@@ -6,14 +7,21 @@ import numpy as np
 import pytest
 from golden import RTOL, golden_file, read_golden, shipped_scenarios, trajectory
 
+from abm.engine import jit
+from abm.engine.jit import ENGINES
+
 
 def test_every_shipped_scenario_has_a_golden_trajectory():
     missing = [name for name in shipped_scenarios() if not golden_file(name).is_file()]
     assert not missing, f"no golden trajectory for {missing}: run `make golden`"
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", sorted(shipped_scenarios()))
-def test_shipped_scenario_matches_its_golden_trajectory(name):
+def test_shipped_scenario_matches_its_golden_trajectory(name, engine, monkeypatch):
+    if engine == "compiled" and not jit.numba_available():
+        pytest.skip("numba is not installed here")
+    monkeypatch.setenv("ABM_ENGINE", engine)
     expected = read_golden(name)
     got = trajectory(shipped_scenarios()[name])
     assert list(got.columns) == list(expected.columns), "recorded columns changed"

@@ -18,6 +18,7 @@ import copyreg
 import numpy as np
 from mesa.discrete_space import OrthogonalMooreGrid
 
+from abm.engine import kernels
 from abm.engine.populations import Population
 
 MOORE = np.array([(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)], np.int32)
@@ -27,8 +28,11 @@ class TissueSpace:
     """A ``width x height`` patch of voxels with fields and an occupancy map."""
 
     def __init__(self, width: int, height: int, voxel_um: float, field_names: tuple[str, ...],
-                 random=None):
+                 random=None, compiled: bool = False):
         self.width, self.height, self.voxel_um = width, height, voxel_um
+        self.compiled = compiled
+        """Whether the spatial operations run as compiled kernels (:mod:`abm.engine.kernels`); both ways give
+        the same cells from the same random numbers."""
         self._random = random
         self._grid: OrthogonalMooreGrid | None = None
         self._layers: dict = {}
@@ -37,9 +41,11 @@ class TissueSpace:
         """Field concentrations (a.u.), one plane per mediator; the solver writes here."""
         self.occupied = np.zeros((width, height), dtype=np.bool_)
         pad = max(width, height)
-        self._pad = pad
-        self._reflect_x = self._reflect_table(width, pad)
-        self._reflect_y = self._reflect_table(height, pad)
+        self.pad = pad
+        self.reflect_x = self._reflect_table(width, pad)
+        self.reflect_y = self._reflect_table(height, pad)
+        self.seen = np.zeros((width, height), np.uint8)
+        """Scratch marks of the compiled kernels (all zero between calls)."""
 
     @staticmethod
     def _reflect_table(size: int, pad: int) -> np.ndarray:
@@ -100,6 +106,11 @@ class TissueSpace:
 
     def random_free(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Up to ``k`` distinct free voxels chosen uniformly; fewer if the patch is nearly full."""
+        if self.compiled:
+            x, y, complete = kernels.random_free(int(k), self.occupied, self.seen, rng)
+            if complete:
+                return x, y
+            return self._random_free_fallback(k, rng)
         n_vox = self.width * self.height
         k = min(k, n_vox - int(np.count_nonzero(self.occupied)))
         if k <= 0:
@@ -111,13 +122,17 @@ class TissueSpace:
         if first.size >= k:
             pick = guess[np.sort(first)[:k]]
             return (pick // self.height).astype(np.int32), (pick % self.height).astype(np.int32)
+        return self._random_free_fallback(k, rng)
+
+    def _random_free_fallback(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``k`` free voxels drawn without replacement among all free ones (a nearly full patch)."""
         free = np.flatnonzero(~self.occupied.ravel())
         k = min(k, free.size)
         pick = rng.choice(free, size=k, replace=False) if k else free[:0]
         return (pick // self.height).astype(np.int32), (pick % self.height).astype(np.int32)
 
     def _reflect(self, v: np.ndarray, table: np.ndarray) -> np.ndarray:
-        return table[np.clip(v + self._pad, 0, table.size - 1)]
+        return table[np.clip(v + self.pad, 0, table.size - 1)]
 
     def _winners(self, tx: np.ndarray, ty: np.ndarray, cand: np.ndarray,
                  rng: np.random.Generator) -> np.ndarray:
@@ -137,10 +152,13 @@ class TissueSpace:
         n = pop.n
         if n == 0 or sigma_voxels <= 0:
             return 0
+        if self.compiled:
+            return int(kernels.jump(pop.x, pop.y, float(sigma_voxels), self.occupied, self.seen,
+                                    self.reflect_x, self.reflect_y, self.pad, rng))
         dx = np.rint(rng.normal(0.0, sigma_voxels, n)).astype(np.int32)
         dy = np.rint(rng.normal(0.0, sigma_voxels, n)).astype(np.int32)
-        tx = self._reflect(pop.x + dx, self._reflect_x)
-        ty = self._reflect(pop.y + dy, self._reflect_y)
+        tx = self._reflect(pop.x + dx, self.reflect_x)
+        ty = self._reflect(pop.y + dy, self.reflect_y)
         movers = self._winners(tx, ty, np.flatnonzero((tx != pop.x) | (ty != pop.y)), rng)
         if movers.size:
             self.occupied[pop.x[movers], pop.y[movers]] = False
@@ -158,9 +176,12 @@ class TissueSpace:
         if k == 0:
             empty = np.zeros(0, np.int32)
             return empty, empty, empty
+        if self.compiled:
+            return kernels.daughter_sites(x.astype(np.int32), y.astype(np.int32), self.occupied, self.seen,
+                                          self.reflect_x, self.reflect_y, self.pad, rng)
         off = MOORE[rng.integers(0, 8, k)]
-        tx = self._reflect(x + off[:, 0], self._reflect_x)
-        ty = self._reflect(y + off[:, 1], self._reflect_y)
+        tx = self._reflect(x + off[:, 0], self.reflect_x)
+        ty = self._reflect(y + off[:, 1], self.reflect_y)
         won = self._winners(tx, ty, np.arange(k), rng)
         won = np.sort(won)
         self.occupied[tx[won], ty[won]] = True
@@ -169,6 +190,8 @@ class TissueSpace:
     def neighbour_grid(self, x: np.ndarray, y: np.ndarray, radius: int) -> np.ndarray:
         """For every voxel, the number of the cells (x, y) within the (2r+1)^2 square around it."""
         r = radius
+        if self.compiled:
+            return kernels.neighbour_grid(x.astype(np.int32), y.astype(np.int32), int(r), self.width, self.height)
         marks = np.zeros((self.width + 2 * r, self.height + 2 * r), np.int16)
         np.add.at(marks, (x + r, y + r), 1)
         rows = marks[: self.width].copy()
