@@ -54,6 +54,8 @@ class MSCModel(mesa.Model):
         compiled = self.engine == "compiled"
         self.programs = rules_compiled.programs(self) if compiled else {}
         """The rule table as coefficient arrays per cell type (compiled engine only)."""
+        self.deposit_tables = secretion.deposit_tables(self.bio.secretion)
+        """Secretion rates by cell type, state and marker, as arrays (the compiled deposit reads them)."""
         self._tissue_steps = ((rules_compiled.tcells_step, rules_compiled.macrophages_step,
                                rules_compiled.bcells_step) if compiled else
                               (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue))

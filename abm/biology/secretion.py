@@ -6,6 +6,7 @@ import numpy as np
 
 from abm.biology import cells
 from abm.biology.parameters import MEDIATORS, Secretion
+from abm.engine.jit import njit
 
 
 def vector(rates: Secretion) -> np.ndarray:
@@ -28,6 +29,17 @@ def tissue_sources(model, out: np.ndarray | None = None) -> np.ndarray:
     tone = model.disease.inflammatory_tone * model.inflammation_factor
     src[MEDIATORS.index("infl")] += tone
     src[MEDIATORS.index("il6")] += model.disease.il6_tone * model.inflammation_factor
+    if model.space.compiled:
+        for key, (state_rates, marker_key, marker_rates) in model.deposit_tables.items():
+            ct = cells.cell_type(key)
+            pop = getattr(model, key)
+            if pop.n:
+                marker = getattr(pop, marker_key) if marker_key else np.zeros(pop.n, np.bool_)
+                weighted = ct.secretion_weight is not None
+                weight = getattr(pop, ct.secretion_weight) if weighted else pop.x  # unread when not weighted
+                _deposit_kernel(src, pop.x, pop.y, pop.state, state_rates, marker, marker_rates, weight, weighted)
+        src[model.blocked_mediators] = 0.0
+        return src
     for ct, row in cells.secreting():
         pop = getattr(model, ct.key)
         sel = getattr(pop, row.key) if isinstance(row, cells.Marker) else pop.state == ct.code(row.key)
@@ -44,3 +56,39 @@ def _deposit(src: np.ndarray, pop, sel: np.ndarray, rates: np.ndarray,
     x, y = pop.x[sel], pop.y[sel]  # one cell per voxel (exclusion), so plain indexing adds once
     for f in np.flatnonzero(rates):
         src[f, x, y] += rates[f] if weight is None else rates[f] * weight
+
+
+def deposit_tables(table: Secretion) -> dict:
+    """Per secreting cell type (by key): (rates by state (S, 6), its marker's column or ``None``, the marker's
+    rates (6,)), from the same rows as :func:`abm.biology.cells.secreting` (a type secretes by one marker at
+    most).  Made once per model (``model.deposit_tables``) for the compiled deposit."""
+    out: dict[str, tuple] = {}
+    for ct, row in cells.secreting():
+        state_rates, marker_key, marker_rates = out.get(ct.key, (np.zeros((len(ct.states), len(MEDIATORS))), None,
+                                                             np.zeros(len(MEDIATORS))))
+        if isinstance(row, cells.Marker):
+            if marker_key is not None:
+                raise ValueError(f"{ct.key}: the compiled deposit takes one secreting marker per cell type")
+            marker_key, marker_rates = row.key, vector(getattr(table, row.secretes))
+        else:
+            state_rates[ct.code(row.key)] = vector(getattr(table, row.secretes))
+        out[ct.key] = (state_rates, marker_key, marker_rates)
+    return out
+
+
+@njit
+def _deposit_kernel(src, x, y, state, state_rates, marker, marker_rates, weight, weighted):
+    """Compiled twin of the deposit loop of :func:`tissue_sources`: per cell, its state's rates, then its
+    marker's (the order in which the numpy path adds them to the cell's voxel)."""
+    n_f = state_rates.shape[1]
+    for i in range(x.size):
+        w = weight[i] if weighted else 1.0
+        for f in range(n_f):
+            r = state_rates[state[i], f]
+            if r != 0.0:
+                src[f, x[i], y[i]] += r * w if weighted else r
+        if marker[i]:
+            for f in range(n_f):
+                r = marker_rates[f]
+                if r != 0.0:
+                    src[f, x[i], y[i]] += r * w if weighted else r

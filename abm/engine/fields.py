@@ -157,9 +157,10 @@ class SteadyStateSolver:
         # Everything is computed before `out` is written, so `out` may alias `sources`.
         conc = None
         in_place = overwrite_sources and src is sources
-        if spectral.size and in_place and spectral.size < self.n_fields and not local.size:
-            # some fields have no source (IDO before any MSC): transform the others plane by plane in the
-            # given array, the rest stay zero; no scratch of F planes is needed
+        large = self._denominators is None
+        if spectral.size and in_place and large and spectral.size < self.n_fields and not local.size:
+            # some fields have no source (IDO before any MSC) on a large grid: transform the others plane by
+            # plane in the given array, the rest stay zero; no scratch of F planes is needed
             for field in spectral:
                 src[field] = self._transform(src[field], self.denominator(field))
             conc = src

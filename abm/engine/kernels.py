@@ -16,6 +16,11 @@ import numpy as np
 
 from abm.engine.jit import njit
 
+try:  # numba's port of numpy's random_interval (the draw of Generator.shuffle)
+    from numba.np.random.random_methods import random_interval as _random_interval
+except ImportError:  # pragma: no cover - no numba (kernels unused) or a numba that moved it
+    _random_interval = None
+
 MOORE_DX = np.array([-1, -1, -1, 0, 0, 1, 1, 1], np.int32)
 MOORE_DY = np.array([-1, 0, 1, -1, 1, -1, 0, 1], np.int32)
 """The Moore offsets in the order of :data:`abm.engine.space.MOORE`."""
@@ -57,6 +62,19 @@ def bernoulli(rates, dt_h, rng):
 
 
 @njit
+def permutation(m, rng):
+    """``rng.permutation(m)``, drawn the same way (numpy's Fisher-Yates shuffle of ``arange(m)``, one
+    ``random_interval`` per position), but as a plain loop: numba's own ``Generator.permutation`` copies an
+    array view per swap, five times slower than numpy."""
+    out = np.arange(m)
+    for i in range(m - 1, 0, -1):
+        j = np.intp(_random_interval(rng.bit_generator, i))
+        if i != j:
+            out[i], out[j] = out[j], out[i]
+    return out
+
+
+@njit
 def winners(tx, ty, cand, occupied, seen, rng):
     """Twin of ``TissueSpace._winners``: among the candidates whose target voxel is free, one random winner
     per target (the first in a random permutation).  ``seen``: a zero uint8 grid, left zero again.
@@ -71,7 +89,7 @@ def winners(tx, ty, cand, occupied, seen, rng):
             m += 1
     if m == 0:
         return ok[:0]
-    ok = ok[:m][rng.permutation(m)]
+    ok = ok[:m][permutation(m, rng)]
     won = np.empty(m, np.int64)
     w = 0
     for c in ok:
