@@ -54,6 +54,8 @@ class MSCModel(mesa.Model):
         compiled = self.engine == "compiled"
         self.programs = rules_compiled.programs(self) if compiled else {}
         """The rule table as coefficient arrays per cell type (compiled engine only)."""
+        self._blood_step = rules_compiled.blood_step if compiled else compartments.step_blood
+        self._ingress_states = rules_compiled.ingress_states if compiled else compartments.draw_ingress_states
         self.deposit_tables = secretion.deposit_tables(self.bio.secretion)
         """Secretion rates by cell type, state and marker, as arrays (the compiled deposit reads them)."""
         self._tissue_steps = ((rules_compiled.tcells_step, rules_compiled.macrophages_step,
@@ -141,7 +143,7 @@ class MSCModel(mesa.Model):
             self.events.update(rule(self))
         self.systemic = compartments.systemic_levels(self)
         self.events.update(compartments.step_lung(self, self.systemic))
-        self.events.update(compartments.step_blood(self, self.systemic))
+        self.events.update(self._blood_step(self, self.systemic))
         self._move()
         self._own_steps += 1
         self.t_h = self._t_origin_h + self._own_steps * self.dt_h  # no drift from repeated addition
@@ -170,7 +172,7 @@ class MSCModel(mesa.Model):
         rng = self.rngs.traffic
         k = int(rng.poisson(tissue.t_cell_ingress_per_h(self) * self.dt_h))
         x, y = self.space.random_free(k, rng)
-        states = compartments.draw_ingress_states(self, x.size)
+        states = self._ingress_states(self, x.size)
         self.space.claim(x, y)
         self.tcells.add(x=x, y=y, state=states, age_h=0.0)
 

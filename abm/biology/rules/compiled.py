@@ -201,3 +201,112 @@ def bcells_step(model) -> dict[str, int]:
     model.autoantibody += (p.antibody_per_plasma_per_day / 24 * n_plasma - decay * model.autoantibody) * dt
     return {}
 
+
+
+@njit
+def _count_rate(prog, b, s, signals, fraction_th17, fraction_treg, proliferation, scratch):
+    """Hazard (1/h) of behaviour ``b`` for a compartment's cells in state ``s`` (``signals`` (8, 1))."""
+    evaluate(prog, b, s, np.zeros(1, np.int64), signals, fraction_th17, fraction_treg, proliferation, scratch)
+    return scratch[0]
+
+
+@njit
+def _multinomial(count, probs, rng):
+    """``rng.multinomial(count, probs)`` drawn as numpy draws it (one binomial per category, conditional on
+    the ones before, until none are left)."""
+    d = probs.size
+    out = np.zeros(d, np.int64)
+    remaining = 1.0
+    left = count
+    for j in range(d - 1):
+        out[j] = rng.binomial(left, probs[j] / remaining)
+        left -= out[j]
+        if left <= 0:
+            break
+        remaining -= probs[j]
+    if left > 0:
+        out[d - 1] = left
+    return out
+
+
+@njit
+def binomial_fates(count, rates, dt_h, rng):
+    """Twin of :func:`abm.engine.hazards.binomial_fates`."""
+    total = 0.0
+    for r in rates:
+        total = total + r
+    if count <= 0 or total <= 0:
+        return np.zeros(rates.size, np.int64)
+    p_any = -np.expm1(-total * dt_h)
+    probs = np.empty(rates.size + 1)
+    for j in range(rates.size):
+        probs[j] = rates[j] / total * p_any
+    probs[rates.size] = max(0.0, 1.0 - p_any)
+    return _multinomial(count, probs, rng)[:-1]
+
+
+@njit
+def _blood_kernel(naive, th17, treg, levels, proliferation, prog, dt, rng, back, w, pool):
+    total = max(naive + th17 + treg, 1)
+    f_th17, f_treg = th17 / total, treg / total
+    signals = np.zeros((levels.size + 2, 1))
+    signals[: levels.size, 0] = levels
+    scratch = np.zeros(1)
+
+    def r(b, s):
+        return _count_rate(prog, b, s, signals, f_th17, f_treg, proliferation, scratch)
+
+    to_treg, to_th17, n_die = binomial_fates(naive, np.array([r(0, 0), r(1, 0), r(2, 0)]), dt, rng)
+    s2t, s_die = binomial_fates(th17, np.array([r(0, 1), r(2, 1)]), dt, rng)
+    t2s, r_die = binomial_fates(treg, np.array([r(1, 2), r(2, 2)]), dt, rng)
+    s_born = rng.binomial(th17, -np.expm1(-r(4, 1) * dt))
+    r_born = rng.binomial(treg, -np.expm1(-r(4, 2) * dt))
+    new_naive = naive - to_treg - to_th17 - n_die
+    new_th17 = th17 + to_th17 + t2s + s_born - s2t - s_die
+    new_treg = treg + to_treg + s2t + r_born - t2s - r_die
+    new_naive += rng.binomial(back[0], w)
+    new_th17 += rng.binomial(back[1], w)
+    new_treg += rng.binomial(back[2], w)
+    new_naive += max(pool - (new_naive + new_th17 + new_treg), 0)
+    return new_naive, new_th17, new_treg
+
+
+def blood_step(model, s) -> dict[str, int]:
+    """Compiled twin of :func:`abm.biology.compartments.step_blood`."""
+    b = model.blood
+    levels = np.array([s.ido, s.pge2, s.tgfb, s.il6, s.il10, s.infl], np.float64)
+    b.naive, b.th17, b.treg = (int(v) for v in _blood_kernel(
+        int(b.naive), int(b.th17), int(b.treg), levels, float(model.proliferation_factor),
+        model.programs["tcells"].arrays(), model.dt_h, model.rngs.blood, model.take_egress(),
+        float(model.bio.trafficking.tissue_to_blood_weight), int(model.bio.systemic.pool_cells)))
+    return {}
+
+
+@njit
+def _ingress_kernel(k, weights, w, rng):
+    """Twin of the draws of :func:`abm.biology.compartments.draw_ingress_states` (``k`` > 0, weights > 0):
+    ``Generator.choice(3, k, p)`` by its cdf and uniforms, then the binomial share leaving each pool."""
+    p = weights / weights.sum()
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    states = np.searchsorted(cdf, rng.random(k), side="right").astype(np.int8)
+    leave = np.zeros(3, np.int64)
+    for state in range(3):
+        leave[state] = rng.binomial(np.count_nonzero(states == state), w)
+    return states, leave
+
+
+def ingress_states(model, k: int) -> np.ndarray:
+    """Compiled twin of :func:`abm.biology.compartments.draw_ingress_states`."""
+    b = model.blood
+    bias = model.bio.trafficking.th17_homing_bias
+    weights = np.array([b.naive, b.th17 * bias, b.treg], float)
+    if k == 0:
+        return np.zeros(0, np.int8)
+    if weights.sum() == 0:
+        return np.full(k, tcells.NAIVE, np.int8)
+    states, leave = _ingress_kernel(k, weights, float(model.bio.trafficking.tissue_to_blood_weight),
+                                    model.rngs.traffic)
+    b.naive, b.th17, b.treg = (max(int(v) - int(gone), 0) for v, gone in zip((b.naive, b.th17, b.treg), leave,
+                                                                             strict=True))
+    return states
