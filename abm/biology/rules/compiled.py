@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.biology.cells import BCELLS, MACROPHAGES, TCELLS
-from abm.biology.rules import bcells, macrophages
+from abm.biology.rules import bcells, macrophages, tcells
 from abm.biology.rules.program import Program, build, by_state, evaluate, sense
 from abm.engine import kernels
 from abm.engine.hazards import per_h
