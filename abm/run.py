@@ -30,6 +30,7 @@ from abm import checkpoint
 from abm.biology import dosing
 from abm.config import Scenario, config_hash, to_dict
 from abm.config.names import inside
+from abm.engine import jit
 from abm.model import MSCModel
 from abm.record import Recorder
 
@@ -230,6 +231,7 @@ def build_manifest(scenario: Scenario, started: datetime, ended: datetime, wall_
         "dose_mapping": {name: [vars(i) for i in dosing.plan(scenario, arm)]
                          for name, arm in scenario.arms.items()},
         "versions": versions(),
+        "engine": jit.engine(),
         "git_commit": git_commit(),
         "command": command,
         "resumed_from": str(resume_from) if resume_from else None,
@@ -243,7 +245,7 @@ def build_manifest(scenario: Scenario, started: datetime, ended: datetime, wall_
 def versions() -> dict[str, str]:
     """Versions of Python, msc-abm and the libraries that shape results."""
     out = {"python": sys.version.split()[0], "abm": abm.__version__}
-    for pkg in ("mesa", "numpy", "scipy", "pandas", "pyarrow", "pydantic", "networkx"):
+    for pkg in ("mesa", "numpy", "numba", "scipy", "pandas", "pyarrow", "pydantic", "networkx"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:

@@ -19,6 +19,7 @@ from abm.cli.common import fail, parse_shard
 from abm.cli.sensitivity import command as sensitivity_command
 from abm.config import ConfigError, dump_yaml, load
 from abm.config.names import inside
+from abm.engine import jit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="msc-abm: agent-based model of MSC immunomodulation in autoimmune disease.")
@@ -26,6 +27,15 @@ config_app = typer.Typer(no_args_is_help=True, help="Inspect the configuration a
 app.add_typer(config_app, name="config")
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "default_trial.yaml"
+
+
+@app.callback()
+def _check_environment() -> None:
+    """msc-abm: agent-based model of MSC immunomodulation in autoimmune disease."""
+    try:
+        jit.engine()  # ABM_ENGINE is read by every model; a bad value is refused before any work
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _load(config: Path | None, overrides: dict[str, Any] | None = None, overlays: list[Path] | None = None):

@@ -91,13 +91,14 @@ def prepare(spec_path: str | Path, out: Path, resume: bool) -> tuple[BatchSpec, 
     elif out.exists() and any(out.iterdir()):
         raise ConfigError(f"{out}: exists and is not a batch directory; use another --out")
     else:
+        from abm.engine.jit import engine
         from abm.run import git_commit, versions
 
         (out / RUNS).mkdir(parents=True, exist_ok=True)
         write_json(out / BATCH_FILE, {
             "name": spec.name, "fingerprint": fingerprint, "created": datetime.now(UTC).isoformat(),
             "spec": spec.model_dump(mode="json"), "spec_file": str(spec_path),
-            "versions": versions(), "git_commit": git_commit(),
+            "versions": versions(), "engine": engine(), "git_commit": git_commit(),
             "base": base, "tasks": [task_record(t) for t in tasks]})
     for stale in stale_temp_files(out / RUNS, STALE_TMP_SECONDS):  # debris of interrupted writes
         stale.unlink(missing_ok=True)
