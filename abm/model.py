@@ -23,7 +23,7 @@ from abm.biology.rules import compiled as rules_compiled
 from abm.biology.rules.evaluate import RuleSet
 from abm.config import MEDIATORS, Scenario, Treatment
 from abm.engine import jit
-from abm.engine.fields import SteadyStateSolver
+from abm.engine.fields import CoarsenedSolver, SteadyStateSolver
 from abm.engine.space import TissueSpace
 from abm.engine.streams import Streams
 
@@ -65,10 +65,13 @@ class MSCModel(mesa.Model):
         self.space = TissueSpace(t.width_voxels, t.height_voxels, t.voxel_um, MEDIATORS, self.random,
                                  compiled=compiled)
         f = self.bio.fields
-        self.solver = SteadyStateSolver(
-            (t.width_voxels, t.height_voxels), t.voxel_um,
-            [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS],
-            [getattr(f, m).loss_per_min for m in MEDIATORS], dtype=np.float32)
+        diffusion = [getattr(f, m).diffusion_um2_per_min for m in MEDIATORS]
+        loss = [getattr(f, m).loss_per_min for m in MEDIATORS]
+        coarsening = scenario.simulation.field_coarsening
+        self.solver = (SteadyStateSolver((t.width_voxels, t.height_voxels), t.voxel_um, diffusion, loss,
+                                         dtype=np.float32) if coarsening == 1 else
+                       CoarsenedSolver((t.width_voxels, t.height_voxels), t.voxel_um, diffusion, loss, coarsening,
+                                       dtype=np.float32))
         self.tcells, self.macrophages, self.bcells, self.msc = (ct.population() for ct in cells.CELL_TYPES)
         self.blood = compartments.initial_blood(self.bio.systemic)
         self.lung = compartments.LungState(

@@ -21,6 +21,11 @@ class Simulation(Section):
     dt_h: float = param(
         2.0, "h", "agent step; fast fates (licensing, MSC death) take 12-24 h", gt=0, le=12)
     record_every_h: float = param(24.0, "h", "one trajectory row per simulated day", gt=0)
+    field_coarsening: int = param(
+        1, "voxels", "numerical option, not biology: fields are solved on blocks this many voxels wide and "
+        "interpolated back (abm.engine.fields.CoarsenedSolver); 1 = the tissue grid itself; 2 smooths fields over "
+        "2 voxels (diffusion lengths are 7.5-10 voxels) and solves 4x fewer voxels", ge=1, le=8,
+        doc="field grid coarsening factor")
 
     @model_validator(mode="after")
     def _whole_steps(self) -> Simulation:
@@ -69,6 +74,15 @@ class Scenario(Section):
     arms: dict[str, Treatment] = Field(
         default_factory=lambda: {"msc": Treatment(), "untreated": Treatment(control="untreated")})
     findings: list[str] = param([], "-", "finding ids of shared trials this scenario speaks to")
+
+    @model_validator(mode="after")
+    def _field_blocks(self) -> Scenario:
+        f = self.simulation.field_coarsening
+        for key in ("width_voxels", "height_voxels"):
+            if getattr(self.tissue, key) % f:
+                raise ValueError(f"tissue.{key} ({getattr(self.tissue, key)}) must be a multiple of "
+                                 f"simulation.field_coarsening ({f})")
+        return self
 
     @field_validator("arms")
     @classmethod

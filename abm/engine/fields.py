@@ -42,6 +42,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import fft
 
+from abm.engine import jit, kernels
+
 STORED_DENOMINATOR_VOXELS = 2**20
 """Largest grid (voxels) whose DCT-space denominators are stored rather than made at each solve."""
 
@@ -206,3 +208,88 @@ class SteadyStateSolver:
     def diffusion_length_um(self) -> np.ndarray:
         """Return the diffusion length ``sqrt(D / k)`` of each field (um), shape (F,)."""
         return np.sqrt(self.diffusion_um2_per_min / self.loss_per_min)
+
+
+class CoarsenedSolver:
+    """The steady state solved on a grid ``factor`` times coarser than the tissue, for speed.
+
+    The sources are averaged over blocks of ``factor x factor`` voxels (which keeps the total source), the
+    screened Poisson equation is solved on the coarse grid of side ``factor * h`` by :class:`SteadyStateSolver`,
+    and the result is interpolated back linearly between coarse-voxel centres (mirrored at the edges, as
+    the zero-flux boundary is), which keeps the total amount and non-negativity.  With diffusion lengths of
+    7.5-10 voxels a factor of 2 leaves 4-5 coarse voxels per length; ``tests/engine/test_fields.py`` checks it
+    against the continuum Green's function, a uniform source, the mass balance and the fine solve.  A field
+    near a single cell is smoothed over ``factor`` voxels: use factor 1 (the default) where that matters.
+
+    Args:
+        shape: the tissue grid ``(nx, ny)`` in voxels; both must be multiples of ``factor``.
+        factor: coarse voxel side in tissue voxels (>= 1).
+        The other arguments are those of :class:`SteadyStateSolver`.
+    """
+
+    def __init__(self, shape: tuple[int, int], voxel_um: float, diffusion_um2_per_min: Sequence[float],
+                 loss_per_min: Sequence[float], factor: int, dtype: type = np.float64) -> None:
+        nx, ny = (int(n) for n in shape)
+        if factor < 1 or nx % factor or ny % factor:
+            raise ValueError(f"grid {shape} is not a whole number of {factor} x {factor} blocks")
+        self.shape = (nx, ny)
+        self.factor = int(factor)
+        self.coarse = SteadyStateSolver((nx // factor, ny // factor), voxel_um * factor, diffusion_um2_per_min,
+                                        loss_per_min, dtype=dtype)
+        self.n_fields = self.coarse.n_fields
+        self.dtype = self.coarse.dtype
+        self._x = self._weights(nx, factor)
+        self._y = self._weights(ny, factor)
+        if self.dtype != np.float32:
+            self._x = (*self._x[:2], self._x[2].astype(self.dtype))
+            self._y = (*self._y[:2], self._y[2].astype(self.dtype))
+
+    @staticmethod
+    def _weights(n: int, factor: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each fine index: the two coarse indices around its centre and the weight of the second."""
+        u = (np.arange(n) + 0.5) / factor - 0.5
+        lower = np.floor(u)
+        w = u - lower
+        m = n // factor
+        i0 = np.clip(lower.astype(np.int64), 0, m - 1)
+        i1 = np.clip(lower.astype(np.int64) + 1, 0, m - 1)
+        return i0, i1, w.astype(np.float32)
+
+    def solve(self, sources: np.ndarray, out: np.ndarray | None = None,
+              overwrite_sources: bool = False) -> np.ndarray:
+        """Steady-state concentrations ``(F, nx, ny)`` on the tissue grid for sources ``(F, nx, ny)``."""
+        f = self.factor
+        src = np.asarray(sources, dtype=self.dtype)
+        nx, ny = self.shape
+        if src.shape != (self.n_fields, nx, ny):
+            raise ValueError(f"sources must have shape {(self.n_fields, nx, ny)}, got {src.shape}")
+        block = kernels.restrict(src, f) if jit.numba_available() else _restrict(src, f)
+        c = self.coarse.solve(block, overwrite_sources=True)
+        if out is None:
+            out = np.empty((self.n_fields, nx, ny), self.dtype)
+        (kernels.prolong if jit.numba_available() else _prolong)(c, *self._x, *self._y, out)
+        return out
+
+    def diffusion_length_um(self) -> np.ndarray:
+        """The diffusion length ``sqrt(D / k)`` of each field (um), shape (F,)."""
+        return self.coarse.diffusion_length_um()
+
+
+def _restrict(src: np.ndarray, f: int) -> np.ndarray:
+    """Block means of ``f x f`` voxels, summed in the order of :func:`abm.engine.kernels.restrict` (its twin
+    where numba is missing)."""
+    acc = src[:, 0::f, 0::f].copy()
+    for a in range(f):
+        for b in range(f):
+            if a or b:
+                acc += src[:, a::f, b::f]
+    acc *= src.dtype.type(1.0 / (f * f))
+    return acc
+
+
+def _prolong(c: np.ndarray, i0: np.ndarray, i1: np.ndarray, w: np.ndarray, j0: np.ndarray, j1: np.ndarray,
+             v: np.ndarray, out: np.ndarray) -> None:
+    """Linear interpolation from coarse centres, x then y (twin of :func:`abm.engine.kernels.prolong`)."""
+    one = c.dtype.type(1.0)
+    along_x = c[:, i0, :] * (one - w)[None, :, None] + c[:, i1, :] * w[None, :, None]
+    out[:] = along_x[:, :, j0] * (one - v)[None, None, :] + along_x[:, :, j1] * v[None, None, :]

@@ -222,3 +222,43 @@ def compact(column, keep):
     """``column[:m] = column[keep]`` in place (``keep`` increasing), the survivors first."""
     for j in range(keep.size):
         column[j] = column[keep[j]]
+
+
+@njit
+def restrict(src, f):
+    """Block means of ``f x f`` voxels of fields ``(F, nx, ny)``: the sum over the block's offsets in row-major
+    order, times ``1 / f^2`` (the arithmetic of ``abm.engine.fields._restrict``)."""
+    n_f, nx, ny = src.shape
+    out = np.zeros((n_f, nx // f, ny // f), src.dtype)
+    for k in range(n_f):
+        for i in range(nx // f):
+            for j in range(ny // f):
+                acc = src[k, i * f, j * f]
+                for a in range(f):
+                    for b in range(f):
+                        if a or b:
+                            acc += src[k, i * f + a, j * f + b]
+                out[k, i, j] = acc
+    scale = src.dtype.type(1.0 / (f * f))
+    for k in range(n_f):
+        for i in range(nx // f):
+            for j in range(ny // f):
+                out[k, i, j] *= scale
+    return out
+
+
+@njit
+def prolong(c, i0, i1, w, j0, j1, v, out):
+    """Linear interpolation of coarse fields ``c`` to the tissue grid, along x then y (the arithmetic of
+    ``abm.engine.fields._prolong``)."""
+    n_f = c.shape[0]
+    one = c.dtype.type(1.0)
+    along_x = np.empty((n_f, i0.size, c.shape[2]), c.dtype)
+    for k in range(n_f):
+        for i in range(i0.size):
+            for j in range(c.shape[2]):
+                along_x[k, i, j] = c[k, i0[i], j] * (one - w[i]) + c[k, i1[i], j] * w[i]
+    for k in range(n_f):
+        for i in range(i0.size):
+            for j in range(j0.size):
+                out[k, i, j] = along_x[k, i, j0[j]] * (one - v[j]) + along_x[k, i, j1[j]] * v[j]

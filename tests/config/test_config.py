@@ -440,3 +440,9 @@ def test_validator_messages_drop_pydantics_prefix():
 
     lines = [_format_error(e) for e in info.value.errors(include_url=False)]
     assert any("low 5" in line and "Value error" not in line for line in lines), lines
+
+
+def test_the_field_coarsening_must_divide_the_tissue():
+    msg = config_error({"tissue": {"width_voxels": 101}, "simulation": {"field_coarsening": 2}})
+    assert "tissue.width_voxels (101) must be a multiple of simulation.field_coarsening (2)" in msg
+    assert validate_dict({"simulation": {"field_coarsening": 4}}).simulation.field_coarsening == 4
