@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 import abm
+from abm import burn_in as burn_in_module
 from abm import checkpoint
 from abm.biology import dosing
 from abm.config import Scenario, config_hash, to_dict
@@ -99,11 +100,8 @@ def burn_in(scenario: Scenario, progress: Progress | None = None) -> MSCModel:
     """Build the untreated patient and run the burn-in up to treatment day 0."""
     burn_seed, _ = seed_streams(scenario.seed)
     model = MSCModel(scenario, rng=burn_seed)
-    for _ in range(steps_for(scenario.simulation.burn_in_days * 24, model.dt_h)):
-        model.step()
-        if progress:
-            progress(1)
-    model.run_info = {"phase": "burned_in"}
+    report = burn_in_module.run(model, progress)
+    model.run_info = {"phase": "burned_in", "burn_in": report}
     return model
 
 
@@ -209,6 +207,7 @@ def run_scenario(scenario: Scenario, out_dir: Path, progress: Progress | None = 
     trajectories.to_parquet(work / "trajectories.parquet", index=False)
     ended = datetime.now(UTC)
     manifest = build_manifest(scenario, started, ended, time.perf_counter() - t0, command, resume_from)
+    manifest["burn_in"] = burned[1].get("run_info", {}).get("burn_in")
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2, allow_nan=False))
     if report:
         from abm import report as report_mod

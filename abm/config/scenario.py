@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator, model_validator
 
 from abm.biology.disease import Disease
@@ -18,6 +20,14 @@ class Simulation(Section):
     burn_in_days: float = param(
         120.0, "days", "assumption: long enough for the untreated state to settle (> 5 Treg/Th17 "
         "half-lives); not recorded as treatment time", ge=0, le=3650)
+    burn_in_mode: Literal["fixed", "settled"] = param(
+        "fixed", "-", "fixed: burn_in_days of untreated steps from the initial condition; settled: the same, "
+        "but 20 days before the end B cells, plasma cells and the autoantibody index are set to their "
+        "quasi-steady state (abm.burn_in), so a 60-day burn-in ends near steady state")
+    burn_in_tolerance: float = param(
+        0.05, "fraction", "assumption: the manifest calls an observable stationary when its mean changed by "
+        "under 5 % between the two 10-day halves of the last 20 days (or by under 3 standard errors of "
+        "the day-to-day noise)", gt=0, le=1)
     dt_h: float = param(
         2.0, "h", "agent step; fast fates (licensing, MSC death) take 12-24 h", gt=0, le=12)
     record_every_h: float = param(24.0, "h", "one trajectory row per simulated day", gt=0)
@@ -26,6 +36,13 @@ class Simulation(Section):
         "interpolated back (abm.engine.fields.CoarsenedSolver); 1 = the tissue grid itself; 2 smooths fields over "
         "2 voxels (diffusion lengths are 7.5-10 voxels) and solves 4x fewer voxels", ge=1, le=8,
         doc="field grid coarsening factor")
+
+    @model_validator(mode="after")
+    def _settled_length(self) -> Simulation:
+        if self.burn_in_mode == "settled" and self.burn_in_days < 40:
+            raise ValueError(f"simulation.burn_in_days ({self.burn_in_days}) must be at least 40 with "
+                             f"burn_in_mode settled (T cells and macrophages settle before the fast-forward)")
+        return self
 
     @model_validator(mode="after")
     def _whole_steps(self) -> Simulation:
