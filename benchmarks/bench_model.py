@@ -452,8 +452,8 @@ def print_baseline(results: list[BaselineResult]) -> None:
          "full step/s", "full/per-obj"], rows,
         ["per-object Mesa baseline (benchmarks/mesa_baseline.py): one CellAgent per T cell on "
          "an OrthogonalMooreGrid (capacity 1), fields as property layers; each agent.step() "
-         "reads its six levels, draws naive -> Treg/Th17 from tcells.treg_induction/"
-         "th17_induction and moves to a random empty Moore neighbour; "
+         "reads its six levels, draws naive -> Treg/Th17 from the rule table's naive->to:treg/"
+         "to:th17 rules and moves to a random empty Moore neighbour; "
          "model.agents.shuffle_do('step')",
          "vectorised: the same on arrays - space.sample + the same laws + "
          "common.competing_fates + space.jump (Gaussian jump, model's T-cell step length)",

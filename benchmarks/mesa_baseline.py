@@ -4,9 +4,9 @@ Both versions do the same three things to the same T cells on the same fields, o
 ``dt_h`` hours each:
 
 1. **sensing**: read the six mediator levels at the cell's voxel;
-2. **fate**: a naive cell becomes Treg or Th17 with the competing hazards of
-   :func:`abm.biology.rules.tcells.treg_induction` and :func:`abm.biology.rules.tcells.th17_induction`
-   (the model's own laws, imported, not copied);
+2. **fate**: a naive cell becomes Treg or Th17 with the competing hazards of the rule table's
+   ``tcells.naive->to:treg`` and ``tcells.naive->to:th17`` rules (the model's own laws, evaluated by its
+   :class:`abm.biology.rules.evaluate.RuleSet`, not copied);
 3. **motility**: move with volume exclusion (one cell per voxel).
 
 ``PerObjectTCellModel`` is the "per-object Mesa baseline": a ``mesa.Model`` with one
@@ -35,8 +35,9 @@ from mesa.discrete_space import Cell, CellAgent, OrthogonalMooreGrid
 
 from abm.biology.cells import TCELLS
 from abm.biology.levels import Levels
-from abm.biology.parameters import TCells
-from abm.biology.rules.tcells import NAIVE, TH17, TREG, th17_induction, treg_induction
+from abm.biology.rules.custom import Signals
+from abm.biology.rules.evaluate import RuleSet
+from abm.biology.rules.tcells import NAIVE, TH17, TREG
 from abm.config import MEDIATORS
 from abm.engine.hazards import competing_fates
 from abm.engine.space import TissueSpace
@@ -52,7 +53,7 @@ class Setup:
         fields: mediator levels (a.u.), shape (len(MEDIATORS), width, height), MEDIATORS order.
         x, y: voxel of each T cell (distinct voxels).
         state: initial T-cell state of each cell (NAIVE / TH17 / TREG).
-        params: T-cell parameters (the laws' constants).
+        rules: the model's rule table, compiled against its parameters (the laws).
         dt_h: step length (h).
         sigma_voxels: standard deviation of the vectorised Gaussian jump per step (voxels).
     """
@@ -64,7 +65,7 @@ class Setup:
     x: np.ndarray
     y: np.ndarray
     state: np.ndarray
-    params: TCells
+    rules: RuleSet
     dt_h: float
     sigma_voxels: float
 
@@ -88,7 +89,7 @@ def setup_from_model(model) -> Setup:
     sigma = math.sqrt(2.0 * model.bio.tcells.motility_um2_per_min * dt_min) / model.space.voxel_um
     return Setup(width=model.space.width, height=model.space.height,
                  voxel_um=model.space.voxel_um, fields=model.space.fields.copy(), x=x, y=y,
-                 state=np.full(x.size, NAIVE, np.int8), params=model.bio.tcells,
+                 state=np.full(x.size, NAIVE, np.int8), rules=model.rules,
                  dt_h=model.dt_h, sigma_voxels=sigma)
 
 
@@ -111,8 +112,9 @@ class TCellAgent(CellAgent):
             s = Levels(ido=cell.ido, pge2=cell.pge2, tgfb=cell.tgfb, il6=cell.il6,
                        il10=cell.il10, infl=cell.infl)
             # fate: competing hazards naive -> Treg / Th17 (the model's laws on scalars)
-            to_treg = float(treg_induction(self.model.params, s))
-            to_th17 = float(th17_induction(self.model.params, s))
+            sig = Signals(s)
+            to_treg = float(self.model.rules.rate("tcells", "naive", "to:treg", sig))
+            to_th17 = float(self.model.rules.rate("tcells", "naive", "to:th17", sig))
             total = to_treg + to_th17
             if total > 0.0 and self.random.random() < -math.expm1(-total * self.model.dt_h):
                 self.state = TREG if self.random.random() * total < to_treg else TH17
@@ -127,7 +129,7 @@ class PerObjectTCellModel(mesa.Model):
 
     def __init__(self, setup: Setup, seed: int = 0) -> None:
         super().__init__(rng=seed)
-        self.params = setup.params
+        self.rules = setup.rules
         self.dt_h = setup.dt_h
         self.grid = OrthogonalMooreGrid((setup.width, setup.height), torus=False, capacity=1,
                                         random=self.random)
@@ -152,7 +154,7 @@ class VectorisedTCells:
     """The same step with the abm building blocks: arrays, one call per rule."""
 
     def __init__(self, setup: Setup, seed: int = 0) -> None:
-        self.params = setup.params
+        self.rules = setup.rules
         self.dt_h = setup.dt_h
         self.sigma_voxels = setup.sigma_voxels
         self.rng = np.random.default_rng(seed)
@@ -165,11 +167,11 @@ class VectorisedTCells:
 
     def step(self) -> None:
         """Sense, decide fates, move: each one vectorised over all T cells."""
-        pop, p = self.pop, self.params
-        s = Levels.from_rows(self.space.sample(pop))
+        pop = self.pop
+        sig = Signals(Levels.from_rows(self.space.sample(pop).astype(np.float64)))
         naive = pop.state == NAIVE
-        to_treg = np.where(naive, treg_induction(p, s), 0.0)
-        to_th17 = np.where(naive, th17_induction(p, s), 0.0)
+        to_treg = np.where(naive, self.rules.rate("tcells", "naive", "to:treg", sig), 0.0)
+        to_th17 = np.where(naive, self.rules.rate("tcells", "naive", "to:th17", sig), 0.0)
         fate = competing_fates([to_treg, to_th17], pop.n, self.dt_h, self.rng)
         state = pop.state
         state[fate == 1] = TREG
