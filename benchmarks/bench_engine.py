@@ -208,7 +208,8 @@ def mesa_baseline(report: dict, sides) -> None:
             k += 1
         po_rate = setup.n * k / (time.perf_counter() - t0)
         full = report["steps"][label]["agent_steps_per_s"]
-        print(f"   {label}: per-object {po_rate:10.3g}/s  compiled full step {full:10.3g}/s  ratio {full / po_rate:6.0f}x")
+        print(f"   {label}: per-object {po_rate:10.3g}/s  compiled full step {full:10.3g}/s  "
+              f"ratio {full / po_rate:6.0f}x")
         report.setdefault("mesa_baseline", {})[label] = {"per_object_agent_steps_per_s": po_rate,
                                                          "ratio": full / po_rate}
 
