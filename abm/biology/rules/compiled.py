@@ -57,7 +57,7 @@ def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_
             th17 += 1
     n_cd4 = max(n, 1)
     f_treg, f_th17 = treg / n_cd4, th17 / n_cd4
-    signals = sense(fields, x, y, contacts, state, True, False)
+    signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
     hazards = _hazards(prog, 5, 3, state, signals, f_th17, f_treg, proliferation)
     fate = kernels.competing_fates(hazards[:4], dt, rng)
     divides = kernels.bernoulli(hazards[4], dt, rng)
@@ -119,9 +119,9 @@ def tcells_step(model) -> dict[str, int]:
 
 
 @njit
-def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, occupied, prog, dt, rng):
+def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, contacts, occupied, prog, dt, rng):
     n = x.size
-    signals = sense(fields, x, y, occupied, ido_pos, False, True)
+    signals = sense(fields, x, y, contacts, ido_pos, False, True)
     rules = _hazards(prog, 4, 2, state, signals, 0.0, 0.0, 1.0)
     hazards = np.empty((3, n))
     for i in range(n):
@@ -154,6 +154,7 @@ def macrophages_step(model) -> dict[str, int]:
     recruited = rng.poisson(model.macrophage_recruitment_per_h * dt)
     if pop.n:
         pop.n = _macrophage_kernel(pop.x, pop.y, pop.state, pop.ido_pos, pop.age_h, model.space.fields,
+                                   model.suppressor_contacts,
                                    model.space.occupied, model.programs["macrophages"].arrays(), dt, rng)
     x, y = model.space.random_free(recruited, rng)
     m1_new = rng.random(x.size) < model.bio.macrophages.monocyte_m1_fraction
@@ -166,7 +167,7 @@ def macrophages_step(model) -> dict[str, int]:
 @njit
 def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, proliferation, dt, rng):
     n = x.size
-    signals = sense(fields, x, y, contacts, state, True, False)
+    signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
     hazards = _hazards(prog, 2, 2, state, signals, 0.0, 0.0, proliferation)
     fate = kernels.competing_fates(hazards, dt, rng)
     dead = np.zeros(n, np.bool_)
