@@ -26,6 +26,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+from bench_engine import export  # noqa: E402  (git archive of a revision, shared by the benchmarks)
+
 SIZES = (("~1e3", 60, 200), ("~1e4", 192, 40), ("~1e5", 588, 6))
 """label, grid side, steps per timed block (three blocks per probe, about 0.3-0.5 s each)."""
 
@@ -59,15 +62,6 @@ def probe(tree: Path, side: int, warmup: int, steps: int) -> dict:
     if not Path(result["package"]).resolve().is_relative_to(tree.resolve()):
         raise RuntimeError(f"imported abm from {result['package']}, not from {tree}")
     return result
-
-
-def export(revision: str, into: Path) -> str:
-    """``git archive`` of ``revision`` unpacked into ``into``; returns the full commit id."""
-    commit = subprocess.run(["git", "rev-parse", revision], cwd=REPO, check=True, capture_output=True,
-                            text=True).stdout.strip()
-    archive = subprocess.run(["git", "archive", commit], cwd=REPO, check=True, capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return commit
 
 
 def main(argv: list[str] | None = None) -> int:

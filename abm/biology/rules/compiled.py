@@ -119,6 +119,22 @@ def tcells_step(model) -> dict[str, int]:
 
 
 @njit
+def _age_and_remove(dead, x, y, state, age_h, occupied, dt):
+    """Every cell ages by ``dt``; the ``dead`` free their voxels and the survivors are compacted in order.
+    Returns the indices kept (to compact further columns)."""
+    for i in range(x.size):
+        age_h[i] += dt
+        if dead[i]:
+            occupied[x[i], y[i]] = False
+    keep = kernels.kept(dead)
+    kernels.compact(x, keep)
+    kernels.compact(y, keep)
+    kernels.compact(state, keep)
+    kernels.compact(age_h, keep)
+    return keep
+
+
+@njit
 def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, contacts, occupied, prog, dt, rng):
     n = x.size
     signals = sense(fields, x, y, contacts, ido_pos, False, True)
@@ -129,22 +145,13 @@ def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, contacts, occupied, 
         hazards[1, i] = rules[2, i] if ido_pos[i] else 0.0
         hazards[2, i] = rules[3, i]
     fate = kernels.competing_fates(hazards, dt, rng)
-    dead = np.zeros(n, np.bool_)
     for i in range(n):
         if fate[i] == 1:
             state[i] = 1 - state[i]
         elif fate[i] == 2:
             ido_pos[i] = False
-        age_h[i] += dt
-        if fate[i] == 3:
-            dead[i] = True
-            occupied[x[i], y[i]] = False
-    keep = kernels.kept(dead)
-    for column in (x, y):
-        kernels.compact(column, keep)
-    kernels.compact(state, keep)
+    keep = _age_and_remove(fate == 3, x, y, state, age_h, occupied, dt)
     kernels.compact(ido_pos, keep)
-    kernels.compact(age_h, keep)
     return keep.size
 
 
@@ -170,20 +177,10 @@ def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, prolifer
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
     hazards = _hazards(prog, 2, 2, state, signals, 0.0, 0.0, proliferation)
     fate = kernels.competing_fates(hazards, dt, rng)
-    dead = np.zeros(n, np.bool_)
     for i in range(n):
         if fate[i] == 1:
             state[i] = 1
-        age_h[i] += dt
-        if fate[i] == 2:
-            dead[i] = True
-            occupied[x[i], y[i]] = False
-    keep = kernels.kept(dead)
-    for column in (x, y):
-        kernels.compact(column, keep)
-    kernels.compact(state, keep)
-    kernels.compact(age_h, keep)
-    return keep.size
+    return _age_and_remove(fate == 2, x, y, state, age_h, occupied, dt).size
 
 
 def bcells_step(model) -> dict[str, int]:
