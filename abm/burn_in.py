@@ -7,7 +7,7 @@ Two modes (``simulation.burn_in_mode``):
   original burn-in).
 * ``settled``: the same number of days, but :data:`RELAX_DAYS` before the end, once the fast compartments
   (T cells, macrophages, blood) have settled, the slow ones (B cells, plasma cells, the autoantibody
-  index) are put at their quasi-steady state, so a much shorter burn-in (60 days) ends with all of them
+  index) are put at their quasi-steady state, so a shorter burn-in (90 days) ends with all of them
   near steady state (``benchmarks/burn_in_check.py`` compares it with a 400-day fixed one).  T cells and
   macrophages settle in ~40-60 days, but B and plasma cells turn over with half-lives of 40 and 30 days
   (up to 100-120 days in their plausible ranges) and the autoantibody index follows them, so a fixed

@@ -23,7 +23,7 @@ class Simulation(Section):
     burn_in_mode: Literal["fixed", "settled"] = param(
         "fixed", "-", "fixed: burn_in_days of untreated steps from the initial condition; settled: the same, "
         "but 20 days before the end B cells, plasma cells and the autoantibody index are set to their "
-        "quasi-steady state (abm.burn_in), so a 60-day burn-in ends near steady state")
+        "quasi-steady state (abm.burn_in): 90 settled days end nearer steady state than 120 fixed ones")
     burn_in_tolerance: float = param(
         0.05, "fraction", "assumption: the manifest calls an observable stationary when its mean changed by "
         "under 5 % between the two 10-day halves of the last 20 days (or by under 3 standard errors of "
