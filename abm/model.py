@@ -56,8 +56,9 @@ class MSCModel(mesa.Model):
         """The rule table as coefficient arrays per cell type (compiled engine only)."""
         self._blood_step = rules_compiled.blood_step if compiled else compartments.step_blood
         self._ingress_states = rules_compiled.ingress_states if compiled else compartments.draw_ingress_states
-        self.deposit_tables = secretion.deposit_tables(self.bio.secretion)
-        """Secretion rates by cell type, state and marker, as arrays (the compiled deposit reads them)."""
+        self.deposit_tables = secretion.deposit_tables(self.bio.secretion) if compiled else {}
+        """Secretion rates by cell type, state and marker, as arrays (compiled engine only: its deposit reads
+        them)."""
         self._tissue_steps = ((rules_compiled.tcells_step, rules_compiled.macrophages_step,
                                rules_compiled.bcells_step) if compiled else
                               (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue))
@@ -71,7 +72,7 @@ class MSCModel(mesa.Model):
         self.solver = (SteadyStateSolver((t.width_voxels, t.height_voxels), t.voxel_um, diffusion, loss,
                                          dtype=np.float32) if coarsening == 1 else
                        CoarsenedSolver((t.width_voxels, t.height_voxels), t.voxel_um, diffusion, loss, coarsening,
-                                       dtype=np.float32))
+                                       dtype=np.float32, compiled=compiled))
         self.tcells, self.macrophages, self.bcells, self.msc = (ct.population() for ct in cells.CELL_TYPES)
         self.blood = compartments.initial_blood(self.bio.systemic)
         self.lung = compartments.LungState(
@@ -121,7 +122,7 @@ class MSCModel(mesa.Model):
 
     def record_egress(self, states: np.ndarray) -> None:
         """T cells leaving the tissue towards blood (counted by state)."""
-        self._egress += np.bincount(states, minlength=3)
+        self.record_egress_counts(np.bincount(states, minlength=3))
 
     def record_egress_counts(self, counts: np.ndarray) -> None:
         """T cells leaving the tissue towards blood, already counted by state."""

@@ -37,7 +37,7 @@ TINY: dict[str, Any] = {
 REQUIRED = ["arm", "t_days", "blood_treg_pct_cd4", "blood_th17_pct_cd4", "blood_treg_th17_ratio",
             "tissue_treg_th17_ratio", "msc_alive_lung", "msc_alive_tissue", "m2_fraction"]
 MANIFEST_KEYS = {"config", "config_hash", "seed", "versions", "engine", "git_commit", "started", "ended",
-                 "wall_seconds"}
+                 "wall_seconds", "burn_in"}
 
 
 def tiny(**extra: Any) -> Scenario:

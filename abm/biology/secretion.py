@@ -36,7 +36,7 @@ def tissue_sources(model, out: np.ndarray | None = None) -> np.ndarray:
             if pop.n:
                 marker = getattr(pop, marker_key) if marker_key else np.zeros(pop.n, np.bool_)
                 weighted = ct.secretion_weight is not None
-                weight = getattr(pop, ct.secretion_weight) if weighted else pop.x  # unread when not weighted
+                weight = getattr(pop, ct.secretion_weight) if weighted else _NO_WEIGHT
                 _deposit_kernel(src, pop.x, pop.y, pop.state, state_rates, marker, marker_rates, weight, weighted)
         src[model.blocked_mediators] = 0.0
         return src
@@ -56,6 +56,10 @@ def _deposit(src: np.ndarray, pop, sel: np.ndarray, rates: np.ndarray,
     x, y = pop.x[sel], pop.y[sel]  # one cell per voxel (exclusion), so plain indexing adds once
     for f in np.flatnonzero(rates):
         src[f, x, y] += rates[f] if weight is None else rates[f] * weight
+
+
+_NO_WEIGHT = np.zeros(0)
+"""The weight column of a cell type that has none (never read: ``weighted`` is False)."""
 
 
 def deposit_tables(table: Secretion) -> dict:

@@ -224,16 +224,20 @@ class CoarsenedSolver:
     Args:
         shape: the tissue grid ``(nx, ny)`` in voxels; both must be multiples of ``factor``.
         factor: coarse voxel side in tissue voxels (>= 1).
+        compiled: block averages and interpolation by the compiled kernels (same numbers as the numpy
+            twins); ``None``: wherever numba imports.
         The other arguments are those of :class:`SteadyStateSolver`.
     """
 
     def __init__(self, shape: tuple[int, int], voxel_um: float, diffusion_um2_per_min: Sequence[float],
-                 loss_per_min: Sequence[float], factor: int, dtype: type = np.float64) -> None:
+                 loss_per_min: Sequence[float], factor: int, dtype: type = np.float64,
+                 compiled: bool | None = None) -> None:
         nx, ny = (int(n) for n in shape)
         if factor < 1 or nx % factor or ny % factor:
             raise ValueError(f"grid {shape} is not a whole number of {factor} x {factor} blocks")
         self.shape = (nx, ny)
         self.factor = int(factor)
+        self.compiled = jit.numba_available() if compiled is None else compiled
         self.coarse = SteadyStateSolver((nx // factor, ny // factor), voxel_um * factor, diffusion_um2_per_min,
                                         loss_per_min, dtype=dtype)
         self.n_fields = self.coarse.n_fields
@@ -263,11 +267,11 @@ class CoarsenedSolver:
         nx, ny = self.shape
         if src.shape != (self.n_fields, nx, ny):
             raise ValueError(f"sources must have shape {(self.n_fields, nx, ny)}, got {src.shape}")
-        block = kernels.restrict(src, f) if jit.numba_available() else _restrict(src, f)
+        block = kernels.restrict(src, f) if self.compiled else _restrict(src, f)
         c = self.coarse.solve(block, overwrite_sources=True)
         if out is None:
             out = np.empty((self.n_fields, nx, ny), self.dtype)
-        (kernels.prolong if jit.numba_available() else _prolong)(c, *self._x, *self._y, out)
+        (kernels.prolong if self.compiled else _prolong)(c, *self._x, *self._y, out)
         return out
 
     def diffusion_length_um(self) -> np.ndarray:

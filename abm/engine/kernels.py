@@ -1,5 +1,6 @@
-"""Compiled kernels of the engine: competing fates, free-voxel draws, jumps with exclusion, daughter
-placement, neighbourhood counts and population compaction, one loop each.
+"""Compiled kernels of the engine: competing fates (per cell and per count), free-voxel draws, jumps with
+exclusion, daughter placement, neighbourhood counts, population compaction and field block averages, one
+loop each.
 
 Each kernel is the compiled twin of a numpy function of :mod:`abm.engine.hazards` or
 :mod:`abm.engine.space` (named in its docstring): it draws the same random numbers, in the same order,
@@ -262,3 +263,38 @@ def prolong(c, i0, i1, w, j0, j1, v, out):
         for i in range(i0.size):
             for j in range(j0.size):
                 out[k, i, j] = along_x[k, i, j0[j]] * (one - v[j]) + along_x[k, i, j1[j]] * v[j]
+
+
+@njit
+def _multinomial(count, probs, rng):
+    """``rng.multinomial(count, probs)`` drawn as numpy draws it (one binomial per category, conditional on
+    the ones before, until none are left)."""
+    d = probs.size
+    out = np.zeros(d, np.int64)
+    remaining = 1.0
+    left = count
+    for j in range(d - 1):
+        out[j] = rng.binomial(left, probs[j] / remaining)
+        left -= out[j]
+        if left <= 0:
+            break
+        remaining -= probs[j]
+    if left > 0:
+        out[d - 1] = left
+    return out
+
+
+@njit
+def binomial_fates(count, rates, dt_h, rng):
+    """Twin of :func:`abm.engine.hazards.binomial_fates` (``rates``: a float64 array, 1/h)."""
+    total = 0.0
+    for r in rates:
+        total = total + r
+    if count <= 0 or total <= 0:
+        return np.zeros(rates.size, np.int64)
+    p_any = -np.expm1(-total * dt_h)
+    probs = np.empty(rates.size + 1)
+    for j in range(rates.size):
+        probs[j] = rates[j] / total * p_any
+    probs[rates.size] = max(0.0, 1.0 - p_any)
+    return _multinomial(count, probs, rng)[:-1]

@@ -14,10 +14,10 @@ from abm.biology.levels import Levels
 from abm.biology.rules import compiled
 from abm.biology.rules.custom import Signals
 from abm.biology.rules.evaluate import RuleSet, default_rules
-from abm.biology.rules.grammar import Row, Rule, RuleTableError
+from abm.biology.rules.grammar import RuleTableError
 from abm.biology.rules.program import build, evaluate
 from abm.config import validate_dict
-from abm.engine import hazards, jit
+from abm.engine import hazards, jit, kernels
 
 pytestmark = pytest.mark.skipif(not jit.numba_available(), reason="numba is not installed here")
 
@@ -70,7 +70,16 @@ def test_a_custom_term_without_compiled_form_is_refused_by_name():
     from abm.biology.cells import MSC
     with pytest.raises(RuleTableError, match="efferocytosis.*no compiled form.*ABM_ENGINE=numpy"):
         build(rules, MSC, ("engulfed",), scenario.biology, scenario.disease)
-    assert isinstance(rows[0], Rule) and isinstance(rows[0].rate, Row)
+
+
+def test_the_kernels_state_codes_are_the_cell_tables():
+    """The compiled steps use state codes as numbers (numba bakes globals into its cache, so they are
+    literals there); a reordered cell-type table must fail here, not silently in a kernel."""
+    from abm.biology.rules import bcells, macrophages, tcells
+
+    assert (tcells.NAIVE, tcells.TH17, tcells.TREG) == (0, 1, 2)
+    assert (macrophages.M1, macrophages.M2) == (0, 1)
+    assert (bcells.B, bcells.PLASMA) == (0, 1)
 
 
 @settings(max_examples=60, deadline=None)
@@ -79,6 +88,6 @@ def test_a_custom_term_without_compiled_form_is_refused_by_name():
 def test_binomial_fates_twin(seed, count, rates):
     a, b = np.random.default_rng(seed), np.random.default_rng(seed)
     want = hazards.binomial_fates(count, rates, 2.0, a)
-    got = compiled.binomial_fates(count, np.array(rates, float), 2.0, b)
+    got = kernels.binomial_fates(count, np.array(rates, float), 2.0, b)
     np.testing.assert_array_equal(got, want)
     assert a.bit_generator.state == b.bit_generator.state

@@ -1,7 +1,7 @@
 """The compiled tissue steps of T cells, macrophages and B cells: the twins of the ``step_tissue`` functions
 of :mod:`abm.biology.rules.tcells`, :mod:`~abm.biology.rules.macrophages` and :mod:`~abm.biology.rules.bcells`.
 
-Each step senses, evaluates every hazard of the rule table (:func:`abm.biology.rules.program.rate`), draws
+Each step senses, evaluates every hazard of the rule table (:func:`abm.biology.rules.program.evaluate`), draws
 the competing fates, divisions and deaths and compacts the population in one compiled call, drawing the
 same random numbers in the same order as its numpy twin.  What stays in Python is what happens once per step
 (recruitment counts, adding the newcomers, the autoantibody index).
@@ -209,41 +209,6 @@ def _count_rate(prog, b, s, signals, fraction_th17, fraction_treg, proliferation
 
 
 @njit
-def _multinomial(count, probs, rng):
-    """``rng.multinomial(count, probs)`` drawn as numpy draws it (one binomial per category, conditional on
-    the ones before, until none are left)."""
-    d = probs.size
-    out = np.zeros(d, np.int64)
-    remaining = 1.0
-    left = count
-    for j in range(d - 1):
-        out[j] = rng.binomial(left, probs[j] / remaining)
-        left -= out[j]
-        if left <= 0:
-            break
-        remaining -= probs[j]
-    if left > 0:
-        out[d - 1] = left
-    return out
-
-
-@njit
-def binomial_fates(count, rates, dt_h, rng):
-    """Twin of :func:`abm.engine.hazards.binomial_fates`."""
-    total = 0.0
-    for r in rates:
-        total = total + r
-    if count <= 0 or total <= 0:
-        return np.zeros(rates.size, np.int64)
-    p_any = -np.expm1(-total * dt_h)
-    probs = np.empty(rates.size + 1)
-    for j in range(rates.size):
-        probs[j] = rates[j] / total * p_any
-    probs[rates.size] = max(0.0, 1.0 - p_any)
-    return _multinomial(count, probs, rng)[:-1]
-
-
-@njit
 def _blood_kernel(naive, th17, treg, levels, proliferation, prog, dt, rng, back, w, pool):
     total = max(naive + th17 + treg, 1)
     f_th17, f_treg = th17 / total, treg / total
@@ -254,9 +219,9 @@ def _blood_kernel(naive, th17, treg, levels, proliferation, prog, dt, rng, back,
     def r(b, s):
         return _count_rate(prog, b, s, signals, f_th17, f_treg, proliferation, scratch)
 
-    to_treg, to_th17, n_die = binomial_fates(naive, np.array([r(0, 0), r(1, 0), r(2, 0)]), dt, rng)
-    s2t, s_die = binomial_fates(th17, np.array([r(0, 1), r(2, 1)]), dt, rng)
-    t2s, r_die = binomial_fates(treg, np.array([r(1, 2), r(2, 2)]), dt, rng)
+    to_treg, to_th17, n_die = kernels.binomial_fates(naive, np.array([r(0, 0), r(1, 0), r(2, 0)]), dt, rng)
+    s2t, s_die = kernels.binomial_fates(th17, np.array([r(0, 1), r(2, 1)]), dt, rng)
+    t2s, r_die = kernels.binomial_fates(treg, np.array([r(1, 2), r(2, 2)]), dt, rng)
     s_born = rng.binomial(th17, -np.expm1(-r(4, 1) * dt))
     r_born = rng.binomial(treg, -np.expm1(-r(4, 2) * dt))
     new_naive = naive - to_treg - to_th17 - n_die
