@@ -90,14 +90,7 @@ def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_
             j += 1
     won, dx, dy = kernels.daughter_sites(x[mothers], y[mothers], occupied, seen, reflect_x, reflect_y, pad, rng)
     daughter_state = state[mothers[won]].copy()
-    for i in range(n):
-        if leaving[i]:
-            occupied[x[i], y[i]] = False
-    keep = kernels.kept(leaving)
-    kernels.compact(x, keep)
-    kernels.compact(y, keep)
-    kernels.compact(state, keep)
-    kernels.compact(age_h, keep)
+    keep = _free_and_compact(leaving, x, y, state, age_h, occupied)
     return keep.size, dx, dy, daughter_state, n_treg, n_th17
 
 
@@ -119,11 +112,10 @@ def tcells_step(model) -> dict[str, int]:
 
 
 @njit
-def _age_and_remove(dead, x, y, state, age_h, occupied, dt):
-    """Every cell ages by ``dt``; the ``dead`` free their voxels and the survivors are compacted in order.
-    Returns the indices kept (to compact further columns)."""
+def _free_and_compact(dead, x, y, state, age_h, occupied):
+    """The ``dead`` (or departed) free their voxels and the survivors are compacted in order (the numpy
+    path's ``space.release`` + ``pop.remove``).  Returns the indices kept (to compact further columns)."""
     for i in range(x.size):
-        age_h[i] += dt
         if dead[i]:
             occupied[x[i], y[i]] = False
     keep = kernels.kept(dead)
@@ -150,7 +142,8 @@ def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, contacts, occupied, 
             state[i] = 1 - state[i]
         elif fate[i] == 2:
             ido_pos[i] = False
-    keep = _age_and_remove(fate == 3, x, y, state, age_h, occupied, dt)
+        age_h[i] += dt
+    keep = _free_and_compact(fate == 3, x, y, state, age_h, occupied)
     kernels.compact(ido_pos, keep)
     return keep.size
 
@@ -180,7 +173,8 @@ def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, prolifer
     for i in range(n):
         if fate[i] == 1:
             state[i] = 1
-    return _age_and_remove(fate == 2, x, y, state, age_h, occupied, dt).size
+        age_h[i] += dt
+    return _free_and_compact(fate == 2, x, y, state, age_h, occupied).size
 
 
 def bcells_step(model) -> dict[str, int]:
