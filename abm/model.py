@@ -47,7 +47,7 @@ class MSCModel(mesa.Model):
         self.disease = scenario.disease
         self.patient = scenario.patient
         self.dt_h = scenario.simulation.dt_h
-        self.rules = RuleSet(self.bio, self.disease)
+        self.rules = RuleSet(self.bio, self.disease, patient=self.patient)
         """The rule table compiled against this scenario's parameters (every hazard of the biology)."""
         self.engine = jit.engine()
         """``compiled`` or ``numpy`` (:mod:`abm.engine.jit`): which twin of each step function runs."""

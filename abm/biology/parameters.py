@@ -111,6 +111,12 @@ class MSC(Section):
     licensed_survival_factor: float = param(
         1.5, "x", "licensed MSC resist NK lysis (Spaggiari GM 2006 Blood); factor: assumption",
         ge=1, plausible=(1.0, 3.0))
+    host_lysis_share: float = param(
+        0.7, "-", "share of the MSC death rate that host cytotoxic cells carry in the reference patient "
+        "(death = baseline x ((1 - share) + share x patient.host_cytotoxicity)); assumption: MSC apoptosis after "
+        "infusion is triggered by recipient cytotoxic cells (Galleu A 2017 Sci Transl Med), yet MSC also die "
+        "without them (Eggenhofer E 2012 Front Immunol); no study gives the split", ge=0, le=1,
+        plausible=(0.3, 0.95))
     apoptotic_persistence_h: float = param(
         12.0, "h", "assumption: apoptotic bodies not engulfed lose their content (secondary necrosis)",
         gt=0, plausible=(4, 24))

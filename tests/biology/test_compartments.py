@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from abm.biology import compartments
 from abm.biology.parameters import MEDIATORS, Systemic
@@ -54,3 +55,25 @@ def test_lung_msc_are_cleared_and_leave_regulatory_phagocytes():
     assert model.lung.msc_alive < 1e4
     assert model.lung.regulatory > 0 and sum(e["lung_msc_engulfed"] for e in events) > 0
     assert np.isfinite([model.lung.regulatory_fraction]).all() and len(MEDIATORS) == 6
+
+
+def _lung_after(hours: float, cytotoxicity: float) -> compartments.LungState:
+    model = _model(patient={"host_cytotoxicity": cytotoxicity})
+    model.lung.msc_resting = 1e6
+    for _ in range(round(hours / model.dt_h)):
+        compartments.step_lung(model, compartments.systemic_levels(model))
+    return model.lung
+
+
+def test_a_more_cytotoxic_host_kills_lung_msc_faster_and_makes_efferocytes_sooner():
+    low, high = _lung_after(4.0, 0.25), _lung_after(4.0, 4.0)
+    assert high.msc_alive < low.msc_alive
+    assert high.regulatory > low.regulatory
+
+
+def test_host_lysis_scales_only_the_host_share_of_msc_death():
+    from abm.biology.rules.custom import host_lysis
+
+    assert host_lysis(0.7, 1.0) == 1.0  # the reference patient: the shipped survival half-life
+    assert host_lysis(0.7, 0.0) == pytest.approx(0.3)  # no cytotoxic cells: the spontaneous share only
+    assert host_lysis(0.0, 5.0) == 1.0

@@ -57,6 +57,12 @@ def _treg_suppression(v: Mapping[str, float], s: Signals) -> ArrayLike:
     return 1.0 - np.minimum(v["disease.treg_function"] * (1.0 - free), 1.0)
 
 
+def host_lysis(share: float, cytotoxicity: float) -> float:
+    """Factor on the MSC death rate for a patient's cytotoxic activity: the spontaneous share stays, the
+    host-mediated share scales with the patient's cytotoxicity (1 = the reference patient)."""
+    return (1.0 - share) + share * cytotoxicity
+
+
 CUSTOM_TERMS: dict[str, CustomTerm] = {t.name: t for t in (
     CustomTerm("antigen_drive", ("disease.antigen_drive",), (), "disease preset: chronic autoantigen stimulation",
                lambda v, s: v["disease.antigen_drive"]),
@@ -76,6 +82,9 @@ CUSTOM_TERMS: dict[str, CustomTerm] = {t.name: t for t in (
     CustomTerm("licensed_survival", ("msc.licensed_survival_factor",), (),
                "Spaggiari GM 2006 Blood: licensed MSC resist NK lysis",
                lambda v, s: 1.0 / v["msc.licensed_survival_factor"]),
+    CustomTerm("host_lysis", ("msc.host_lysis_share", "patient.host_cytotoxicity"), (),
+               "Galleu A 2017 Sci Transl Med: recipient cytotoxic cells kill infused MSC, more in responders",
+               lambda v, s: host_lysis(v["msc.host_lysis_share"], v["patient.host_cytotoxicity"])),
     CustomTerm("efferocytosis", ("msc.efferocytosis_radius_voxels",), ("efferocytosis",),
                "Galleu A 2017 Sci Transl Med: needs a phagocyte within reach (the step finds it)",
                lambda v, s: s.markers.get("phagocyte_adjacent", 1.0)),

@@ -24,10 +24,15 @@ Factor = Callable[[Signals], ArrayLike]
 UNIT_HOURS = {"h": 1.0, "days": 24.0}
 
 
-def parameter(biology: Any, disease: Any, path: str) -> tuple[float, str]:
-    """(value, unit) of a parameter path: ``section.key`` of the biology, or ``disease.key``."""
+def parameter(biology: Any, disease: Any, path: str, patient: Any = None) -> tuple[float, str]:
+    """(value, unit) of a parameter path: ``section.key`` of the biology, ``disease.key`` or ``patient.key``
+    (the default patient when none is given)."""
     head, _, key = path.partition(".")
-    owner = disease if head == "disease" else getattr(biology, head, None)
+    if head == "patient" and patient is None:
+        from abm.config.scenario import Patient  # the config layer imports the biology: import on use
+
+        patient = Patient()
+    owner = {"disease": disease, "patient": patient}.get(head) or getattr(biology, head, None)
     if owner is None or "." in key or key not in type(owner).model_fields:
         raise RuleTableError(f"parameter {path!r} is not in the parameter tables")
     extra = type(owner).model_fields[key].json_schema_extra or {}
@@ -92,10 +97,12 @@ def _drives(rows: list[Row], v: Mapping[str, float]) -> Factor:
 class CompiledRule:
     """A rule with its parameters resolved: ``rate(signals)`` -> hazard (1/h)."""
 
-    def __init__(self, rule: Rule, biology: Any, disease: Any):
+    def __init__(self, rule: Rule, biology: Any, disease: Any, patient: Any = None):
         self.rule = rule
         self.base = _rate(rule.rate, biology, disease)
-        v = {p: parameter(biology, disease, p)[0] for r in rule.terms for p in r.parameters()}
+        v = {p: parameter(biology, disease, p, patient)[0] for r in rule.terms for p in r.parameters()}
+        self.values = v
+        """The terms' parameters, resolved (path -> value)."""
         self.factors: list[Factor] = []
         drives = [r for r in rule.terms if r.effect == "drives"]
         for r in rule.terms:
@@ -114,13 +121,14 @@ class CompiledRule:
 
 
 class RuleSet:
-    """Every rule of a table, compiled for one biology and disease."""
+    """Every rule of a table, compiled for one biology, disease and patient (the default patient when
+    ``patient`` is None)."""
 
-    def __init__(self, biology: Any, disease: Any, table: list[Rule] | None = None):
+    def __init__(self, biology: Any, disease: Any, table: list[Rule] | None = None, patient: Any = None):
         self.rules: dict[tuple[str, str, str], CompiledRule] = {}
         self._plans: dict[tuple[str, str], tuple[str, Any]] = {}
         for r in table if table is not None else default_rules():
-            self.rules[(r.cell_type, r.state, r.behaviour)] = CompiledRule(r, biology, disease)
+            self.rules[(r.cell_type, r.state, r.behaviour)] = CompiledRule(r, biology, disease, patient)
 
     def rate(self, cell_type: str, state: str, behaviour: str, signals: Signals) -> ArrayLike:
         """Hazard of ``behaviour`` for cells of ``state`` (a rule for ``*`` applies to every state);

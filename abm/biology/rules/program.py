@@ -23,7 +23,8 @@ import numpy as np
 
 from abm.biology.cells import CellType
 from abm.biology.parameters import MEDIATORS
-from abm.biology.rules.evaluate import CompiledRule, RuleSet, parameter
+from abm.biology.rules.custom import host_lysis
+from abm.biology.rules.evaluate import CompiledRule, RuleSet
 from abm.biology.rules.grammar import Row, RuleTableError
 from abm.engine.jit import njit
 
@@ -44,6 +45,7 @@ CUSTOM_KINDS: dict[str, tuple[int, Callable[[Mapping[str, float]], tuple[float, 
     "il2_competition": (IL2, lambda v: (v["tcells.treg_il2_k"],)),
     "cyclophosphamide": (PROLIFERATION, lambda v: ()),
     "licensed_survival": (CONST, lambda v: (1.0 / v["msc.licensed_survival_factor"],)),
+    "host_lysis": (CONST, lambda v: (host_lysis(v["msc.host_lysis_share"], v["patient.host_cytotoxicity"]),)),
 }
 """Custom terms (:data:`abm.biology.rules.custom.CUSTOM_TERMS`) with a compiled form: kind and coefficients
 (the same formulas as the numpy factor, in :func:`_custom`)."""
@@ -120,7 +122,7 @@ def build(rules: RuleSet, ct: CellType, behaviours: tuple[str, ...], biology: An
 def _terms(rule: CompiledRule, markers: tuple[str, ...], biology: Any, disease: Any) -> list:
     """The term rows of one rule, in the order :meth:`CompiledRule.rate` multiplies its factors (a run of
     ``drives`` rows is one factor, placed at its first row)."""
-    v = {p: parameter(biology, disease, p)[0] for r in rule.rule.terms for p in r.parameters()}
+    v = rule.values
     out = []
     rows = list(rule.rule.terms)
     drives = [r for r in rows if r.effect == "drives"]
