@@ -112,7 +112,8 @@ def plasma_hazard(model) -> float:
     if not is_b.any():
         return 0.0
     sig = Signals(model.levels_at(pop), contacts=model.suppressor_contacts[pop.x, pop.y],
-                  proliferation_factor=model.proliferation_factor)
+                  proliferation_factor=model.proliferation_factor,
+                  disease_scale=model.disease_scale)
     rate = np.broadcast_to(model.rules.hazard("bcells", "to:plasma", sig, pop.state, bcells.CODES), (pop.n,))
     return float(rate[is_b].mean())
 

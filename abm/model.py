@@ -16,7 +16,7 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from abm.biology import cells, compartments, dosing, mechanisms, secretion, tissue
+from abm.biology import cells, compartments, damage, dosing, mechanisms, secretion, tissue
 from abm.biology.levels import Levels
 from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.biology.rules import compiled as rules_compiled
@@ -78,6 +78,10 @@ class MSCModel(mesa.Model):
         self.lung = compartments.LungState(
             phagocytes=self.bio.lung.phagocytes_per_kg * self.patient.body_weight_kg)
         self.autoantibody = 0.0
+        self.damage = damage.DamageState()
+        """The damage loop's state (:mod:`abm.biology.damage`; D stays 1 when the loop is off)."""
+        self.disease_scale = 1.0
+        """Multiplier on the disease's antigen drive and tones that the damage loop sets (1 when it is off)."""
         self._t_origin_h = -scenario.simulation.burn_in_days * 24.0
         self._own_steps = 0
         self.t_h = self._t_origin_h
@@ -128,6 +132,11 @@ class MSCModel(mesa.Model):
         """T cells leaving the tissue towards blood, already counted by state."""
         self._egress += counts
 
+    def runtime_factors(self) -> np.ndarray:
+        """The factors the compiled rules read per step: co-medication on proliferation, the damage loop's
+        scale of the disease drive (:data:`abm.biology.rules.program.RUNTIME_PROLIFERATION`, ``RUNTIME_DISEASE``)."""
+        return np.array([self.proliferation_factor, self.disease_scale], np.float64)
+
     def take_egress(self) -> np.ndarray:
         """Egress counts since the last call, then reset."""
         out, self._egress = self._egress, np.zeros(3, np.int64)
@@ -148,6 +157,7 @@ class MSCModel(mesa.Model):
         self.systemic = compartments.systemic_levels(self)
         self.events.update(compartments.step_lung(self, self.systemic))
         self.events.update(self._blood_step(self, self.systemic))
+        damage.step(self)
         self._move()
         self._own_steps += 1
         self.t_h = self._t_origin_h + self._own_steps * self.dt_h  # no drift from repeated addition
@@ -207,6 +217,8 @@ class MSCModel(mesa.Model):
             "own_steps": self._own_steps,
             "steps": self.steps,
             "autoantibody": self.autoantibody,
+            "damage": compartments.asdict(self.damage),
+            "disease_scale": self.disease_scale,
             "blood": _plain(compartments.asdict(self.blood)),
             "lung": _plain(compartments.asdict(self.lung)),
             "systemic": [float(v) for v in vars(self.systemic).values()],
@@ -234,6 +246,8 @@ class MSCModel(mesa.Model):
         self.t_h = float(meta["t_h"])
         self.steps = int(meta["steps"])
         self.autoantibody = float(meta["autoantibody"])
+        self.damage = damage.DamageState(**meta.get("damage", {}))
+        self.disease_scale = float(meta.get("disease_scale", 1.0))
         self.blood = compartments.Blood(**meta["blood"])
         self.lung = compartments.LungState(**meta["lung"])
         self.systemic = Levels(*meta["systemic"])

@@ -43,6 +43,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
         "lung_msc_resting": lung.msc_resting, "lung_msc_licensed": lung.msc_licensed,
         "lung_msc_apoptotic": lung.msc_apoptotic,
         "autoantibody_index": model.autoantibody,
+        "damage_level": model.damage.level,
         "inflammation_index": float(model.space.fields[MEDIATORS.index("infl")].mean()),
     }
     fields = model.space.fields

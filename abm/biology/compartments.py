@@ -90,9 +90,10 @@ def systemic_levels(model) -> Levels:
     levels[i["tgfb"]] += regulatory
     levels[i["il10"]] += regulatory
     tissue_mean = model.space.fields.mean(axis=(1, 2))
-    levels[i["il6"]] += (model.disease.systemic_il6 * model.inflammation_factor
+    drive = model.inflammation_factor * model.disease_scale  # co-medication; the damage loop (1 when off)
+    levels[i["il6"]] += (model.disease.systemic_il6 * drive
                          + sys_p.tissue_inflammation_gain * tissue_mean[i["il6"]])
-    levels[i["infl"]] += (model.disease.systemic_inflammation * model.inflammation_factor
+    levels[i["infl"]] += (model.disease.systemic_inflammation * drive
                           + sys_p.tissue_inflammation_gain * tissue_mean[i["infl"]])
     levels[model.blocked_mediators] = 0.0
     return Levels.from_rows(levels)
@@ -135,7 +136,8 @@ def step_blood(model, s: Levels) -> dict[str, int]:
     b, rng, dt = model.blood, model.rngs.blood, model.dt_h
     total = max(b.total, 1)
     sig = Signals(s, fractions={"th17": b.th17 / total, "treg": b.treg / total},
-                  proliferation_factor=model.proliferation_factor)
+                  proliferation_factor=model.proliferation_factor,
+                  disease_scale=model.disease_scale)
     rate = lambda state, behaviour: float(model.rules.rate("tcells", state, behaviour, sig))  # noqa: E731
     to_treg, to_th17, n_die = binomial_fates(
         b.naive, [rate("naive", "to:treg"), rate("naive", "to:th17"), rate("naive", "death")], dt, rng)

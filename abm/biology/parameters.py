@@ -10,7 +10,7 @@ Rates are per hour unless the name says otherwise; half-lives and half-times car
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from abm.params import Section, param
 
@@ -390,6 +390,48 @@ class Delivery(Section):
             plausible=(0.3, 1.0))
 
 
+class Damage(Section):
+    """The damage loop (:mod:`abm.biology.damage`): a slow disease state D that effector activity builds and
+    repair removes, and that carries part of the disease's drive.  D = 1 is the untreated steady state the
+    burn-in reaches (the preset's calibration); the loop is a hypothesis (SCIENCE 2.2), off by default."""
+
+    enabled: bool = param(
+        False, "-", "assumption: a switch (hypothesis of an endogenous disease state, cf. Hong T 2011 PLoS Comput "
+        "Biol for multistable Th17/Treg circuits); off = constant disease tones, the first chapter's model")
+    repair_days: float = param(
+        60.0, "days", "assumption: tissue repair and clearance of autoantigen/immune complexes over weeks to "
+        "months", gt=0, plausible=(14.0, 180.0))
+    feedback_share: float = param(
+        0.5, "-", "assumption: share of the disease's antigen drive and inflammatory/IL-6 tones carried by the "
+        "damage at the untreated steady state (the rest is constant)", ge=0, le=1, plausible=(0.0, 0.9))
+    activity_half_max: float = param(
+        0.5, "x untreated activity", "assumption: effector activity (relative to the untreated steady state) "
+        "that makes damage at half its maximal rate", gt=0, plausible=(0.2, 0.9))
+    activity_hill: float = param(
+        3.0, "-", "assumption: cooperativity of damage production; above ~2 the loop can hold two steady states "
+        "(Hong T 2011 PLoS Comput Biol)", ge=1, le=8, plausible=(1.0, 6.0))
+    th17_weight: float = param(
+        0.5, "-", "assumption: weight of tissue Th17 (IL-17-driven injury) in effector activity", ge=0,
+        plausible=(0.2, 0.8))
+    autoantibody_weight: float = param(
+        0.25, "-", "assumption: weight of autoantibody/immune complexes in effector activity", ge=0,
+        plausible=(0.0, 0.5))
+    inflammation_weight: float = param(
+        0.25, "-", "assumption: weight of tissue inflammation (IFN-gamma/TNF) in effector activity", ge=0,
+        plausible=(0.0, 0.5))
+    reference_days: float = param(
+        10.0, "days", "assumption: averaging time of the untreated activity at the end of the burn-in (the "
+        "reference D = 1 stands for); well below the burn-in, above the day-to-day noise", gt=0,
+        plausible=(5.0, 20.0))
+
+    @model_validator(mode="after")
+    def _weights(self) -> Damage:
+        if self.th17_weight + self.autoantibody_weight + self.inflammation_weight <= 0:
+            raise ValueError("biology.damage: th17_weight, autoantibody_weight and inflammation_weight must not "
+                             "all be 0 (effector activity needs at least one)")
+        return self
+
+
 class Biology(Section):
     """All biological parameters, grouped by the module whose rules use them."""
 
@@ -404,3 +446,4 @@ class Biology(Section):
     systemic: Systemic = Field(default_factory=Systemic)
     concomitant: Concomitant = Field(default_factory=Concomitant)
     delivery: Delivery = Field(default_factory=Delivery)
+    damage: Damage = Field(default_factory=Damage)

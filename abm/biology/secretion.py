@@ -26,9 +26,9 @@ def tissue_sources(model, out: np.ndarray | None = None) -> np.ndarray:
     else:
         src = out
         src.fill(0.0)
-    tone = model.disease.inflammatory_tone * model.inflammation_factor
-    src[MEDIATORS.index("infl")] += tone
-    src[MEDIATORS.index("il6")] += model.disease.il6_tone * model.inflammation_factor
+    drive = model.inflammation_factor * model.disease_scale  # co-medication; the damage loop (1 when off)
+    src[MEDIATORS.index("infl")] += model.disease.inflammatory_tone * drive
+    src[MEDIATORS.index("il6")] += model.disease.il6_tone * drive
     if model.space.compiled:
         for key, (state_rates, marker_key, marker_rates) in model.deposit_tables.items():
             ct = cells.cell_type(key)

@@ -106,6 +106,15 @@ class Scenario(Section):
                                  f"simulation.field_coarsening ({f})")
         return self
 
+    @model_validator(mode="after")
+    def _damage_reference(self) -> Scenario:
+        d = self.biology.damage
+        if d.enabled and self.simulation.burn_in_days < 2 * d.reference_days:
+            raise ValueError(f"simulation.burn_in_days ({self.simulation.burn_in_days}) must be at least twice "
+                             f"biology.damage.reference_days ({d.reference_days}) when biology.damage.enabled: the "
+                             f"burn-in measures the untreated activity that D = 1 stands for")
+        return self
+
     @field_validator("arms")
     @classmethod
     def _arms(cls, arms: dict[str, Treatment]) -> dict[str, Treatment]:

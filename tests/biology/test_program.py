@@ -35,8 +35,9 @@ def _scenario(preset: str, hill: float):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), preset=st.sampled_from(["sle", "ra", "healthy"]),
-       hill=st.sampled_from([1.0, 2.0, 2.7]), n=st.integers(1, 60), prolif=st.sampled_from([1.0, 0.4]))
-def test_program_hazards_equal_the_numpy_evaluator(seed, preset, hill, n, prolif):
+       hill=st.sampled_from([1.0, 2.0, 2.7]), n=st.integers(1, 60), prolif=st.sampled_from([1.0, 0.4]),
+       disease_scale=st.sampled_from([1.0, 0.3, 1.7]))
+def test_program_hazards_equal_the_numpy_evaluator(seed, preset, hill, n, prolif, disease_scale):
     scenario = _scenario(preset, hill)
     rules = RuleSet(scenario.biology, scenario.disease)
     rng = np.random.default_rng(seed)
@@ -49,13 +50,15 @@ def test_program_hazards_equal_the_numpy_evaluator(seed, preset, hill, n, prolif
         state = rng.integers(0, len(ct.states), n).astype(np.int8)
         codes = {s.key: i for i, s in enumerate(ct.states)}
         sig = Signals(Levels.from_rows(levels), contacts=contacts, markers={m.key: marker for m in ct.markers},
-                      fractions={"th17": f_th17, "treg": f_treg}, proliferation_factor=prolif)
+                      fractions={"th17": f_th17, "treg": f_treg}, proliferation_factor=prolif,
+                      disease_scale=disease_scale)
         signals = np.vstack([levels, contacts.astype(float), marker.astype(float)])
         for b, behaviour in enumerate(behaviours):
             got = np.zeros(n)
             for s in range(len(ct.states)):
                 cells = np.flatnonzero(state == s)
-                evaluate(program.arrays(), b, s, cells, signals, f_th17, f_treg, prolif, got)
+                evaluate(program.arrays(), b, s, cells, signals, f_th17, f_treg, np.array([prolif, disease_scale]),
+                         got)
             if behaviour.startswith("lose:"):  # a marker's rule: the step applies it where the marker is
                 want = np.broadcast_to(rules.rate(key, behaviour[5:], behaviour, sig), (n,))
             else:

@@ -17,7 +17,8 @@ def step_tissue(model) -> dict[str, int]:
     recruited = rng.poisson(model.bio.trafficking.b_ingress_per_mm2_per_h * model.space.area_mm2 * dt)
     if pop.n:
         sig = Signals(model.levels_at(pop), contacts=model.suppressor_contacts[pop.x, pop.y],
-                      proliferation_factor=model.proliferation_factor)
+                      proliferation_factor=model.proliferation_factor,
+                  disease_scale=model.disease_scale)
         fate = competing_fates([model.rules.hazard("bcells", b, sig, pop.state, CODES) for b in ("to:plasma", "death")],
                                pop.n, dt, rng)
         pop.state[fate == 1] = PLASMA

@@ -21,6 +21,8 @@ from abm.engine.jit import njit
 T_BEHAVIOURS = ("to:treg", "to:th17", "death", "egress", "divide")
 M_BEHAVIOURS = ("to:m2", "to:m1", "lose:ido_pos", "death")
 B_BEHAVIOURS = ("to:plasma", "death")
+_NO_RUNTIME = np.ones(2)
+"""Runtime factors of a cell type whose rules read none (macrophages)."""
 
 
 def programs(model) -> dict[str, Program]:
@@ -31,7 +33,7 @@ def programs(model) -> dict[str, Program]:
 
 
 @njit
-def _hazards(prog, n_behaviours, n_states, state, signals, fraction_th17, fraction_treg, proliferation):
+def _hazards(prog, n_behaviours, n_states, state, signals, fraction_th17, fraction_treg, runtime):
     """Hazards (behaviours, n) of every cell, each by the rules of its own state."""
     n = state.size
     out = np.zeros((n_behaviours, n))
@@ -40,13 +42,13 @@ def _hazards(prog, n_behaviours, n_states, state, signals, fraction_th17, fracti
         cells = order[first[s]:first[s + 1]]
         if cells.size:
             for b in range(n_behaviours):
-                evaluate(prog, b, s, cells, signals, fraction_th17, fraction_treg, proliferation, out[b])
+                evaluate(prog, b, s, cells, signals, fraction_th17, fraction_treg, runtime, out[b])
     return out
 
 
 @njit
 def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_x, reflect_y, pad, prog,
-                  proliferation, dt, rng, egress):
+                  runtime, dt, rng, egress):
     n = x.size
     treg = 0
     th17 = 0
@@ -58,7 +60,7 @@ def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_
     n_cd4 = max(n, 1)
     f_treg, f_th17 = treg / n_cd4, th17 / n_cd4
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
-    hazards = _hazards(prog, 5, 3, state, signals, f_th17, f_treg, proliferation)
+    hazards = _hazards(prog, 5, 3, state, signals, f_th17, f_treg, runtime)
     fate = kernels.competing_fates(hazards[:4], dt, rng)
     divides = kernels.bernoulli(hazards[4], dt, rng)
     leaving = np.zeros(n, np.bool_)
@@ -103,7 +105,7 @@ def tcells_step(model) -> dict[str, int]:
     egress = np.zeros(3, np.int64)
     m, dx, dy, dstate, n_treg, n_th17 = _tcell_kernel(
         pop.x, pop.y, pop.state, pop.age_h, sp.fields, model.suppressor_contacts, sp.occupied, sp.seen,
-        sp.reflect_x, sp.reflect_y, sp.pad, model.programs["tcells"].arrays(), float(model.proliferation_factor),
+        sp.reflect_x, sp.reflect_y, sp.pad, model.programs["tcells"].arrays(), model.runtime_factors(),
         model.dt_h, model.rngs.tcells, egress)
     model.record_egress_counts(egress)
     pop.n = m
@@ -130,7 +132,7 @@ def _free_and_compact(dead, x, y, state, age_h, occupied):
 def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, contacts, occupied, prog, dt, rng):
     n = x.size
     signals = sense(fields, x, y, contacts, ido_pos, False, True)
-    rules = _hazards(prog, 4, 2, state, signals, 0.0, 0.0, 1.0)
+    rules = _hazards(prog, 4, 2, state, signals, 0.0, 0.0, _NO_RUNTIME)
     hazards = np.empty((3, n))
     for i in range(n):
         hazards[0, i] = rules[0, i] + rules[1, i]  # to:m2 of M1 cells, to:m1 of M2 cells
@@ -165,10 +167,10 @@ def macrophages_step(model) -> dict[str, int]:
 
 
 @njit
-def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, proliferation, dt, rng):
+def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, runtime, dt, rng):
     n = x.size
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
-    hazards = _hazards(prog, 2, 2, state, signals, 0.0, 0.0, proliferation)
+    hazards = _hazards(prog, 2, 2, state, signals, 0.0, 0.0, runtime)
     fate = kernels.competing_fates(hazards, dt, rng)
     for i in range(n):
         if fate[i] == 1:
@@ -184,7 +186,7 @@ def bcells_step(model) -> dict[str, int]:
     if pop.n:
         pop.n = _bcell_kernel(pop.x, pop.y, pop.state, pop.age_h, model.space.fields, model.suppressor_contacts,
                               model.space.occupied, model.programs["bcells"].arrays(),
-                              float(model.proliferation_factor), dt, rng)
+                              model.runtime_factors(), dt, rng)
     x, y = model.space.random_free(recruited, rng)
     model.space.claim(x, y)
     pop.add(x=x, y=y, state=bcells.B, age_h=0.0)
@@ -196,14 +198,14 @@ def bcells_step(model) -> dict[str, int]:
 
 
 @njit
-def _count_rate(prog, b, s, signals, fraction_th17, fraction_treg, proliferation, scratch):
+def _count_rate(prog, b, s, signals, fraction_th17, fraction_treg, runtime, scratch):
     """Hazard (1/h) of behaviour ``b`` for a compartment's cells in state ``s`` (``signals`` (8, 1))."""
-    evaluate(prog, b, s, np.zeros(1, np.int64), signals, fraction_th17, fraction_treg, proliferation, scratch)
+    evaluate(prog, b, s, np.zeros(1, np.int64), signals, fraction_th17, fraction_treg, runtime, scratch)
     return scratch[0]
 
 
 @njit
-def _blood_kernel(naive, th17, treg, levels, proliferation, prog, dt, rng, back, w, pool):
+def _blood_kernel(naive, th17, treg, levels, runtime, prog, dt, rng, back, w, pool):
     total = max(naive + th17 + treg, 1)
     f_th17, f_treg = th17 / total, treg / total
     signals = np.zeros((levels.size + 2, 1))
@@ -211,7 +213,7 @@ def _blood_kernel(naive, th17, treg, levels, proliferation, prog, dt, rng, back,
     scratch = np.zeros(1)
 
     def r(b, s):
-        return _count_rate(prog, b, s, signals, f_th17, f_treg, proliferation, scratch)
+        return _count_rate(prog, b, s, signals, f_th17, f_treg, runtime, scratch)
 
     to_treg, to_th17, n_die = kernels.binomial_fates(naive, np.array([r(0, 0), r(1, 0), r(2, 0)]), dt, rng)
     s2t, s_die = kernels.binomial_fates(th17, np.array([r(0, 1), r(2, 1)]), dt, rng)
@@ -233,7 +235,7 @@ def blood_step(model, s) -> dict[str, int]:
     b = model.blood
     levels = np.array([s.ido, s.pge2, s.tgfb, s.il6, s.il10, s.infl], np.float64)
     b.naive, b.th17, b.treg = (int(v) for v in _blood_kernel(
-        int(b.naive), int(b.th17), int(b.treg), levels, float(model.proliferation_factor),
+        int(b.naive), int(b.th17), int(b.treg), levels, model.runtime_factors(),
         model.programs["tcells"].arrays(), model.dt_h, model.rngs.blood, model.take_egress(),
         float(model.bio.trafficking.tissue_to_blood_weight), int(model.bio.systemic.pool_cells)))
     return {}

@@ -33,6 +33,9 @@ class Signals:
     """State -> fraction of the population in it (niche and IL-2 competition)."""
     proliferation_factor: float = 1.0
     """Concomitant cyclophosphamide: multiplier on division and differentiation."""
+    disease_scale: float = 1.0
+    """The damage loop's multiplier on the disease's antigen drive and tones (:mod:`abm.biology.damage`;
+    1 when the loop is off)."""
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,9 @@ def host_lysis(share: float, cytotoxicity: float) -> float:
 
 
 CUSTOM_TERMS: dict[str, CustomTerm] = {t.name: t for t in (
-    CustomTerm("antigen_drive", ("disease.antigen_drive",), (), "disease preset: chronic autoantigen stimulation",
-               lambda v, s: v["disease.antigen_drive"]),
+    CustomTerm("antigen_drive", ("disease.antigen_drive",), (),
+               "disease preset: chronic autoantigen stimulation (scaled by the damage loop when it is on)",
+               lambda v, s: v["disease.antigen_drive"] * s.disease_scale),
     CustomTerm("th17_niche", ("tcells.th17_niche_half_fraction",), (),
                "assumption: competition for antigen-presenting niches as Th17 become frequent",
                lambda v, s: 1.0 / (1.0 + s.fractions["th17"] / v["tcells.th17_niche_half_fraction"])),

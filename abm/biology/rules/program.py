@@ -29,7 +29,9 @@ from abm.biology.rules.grammar import Row, RuleTableError
 from abm.engine.jit import njit
 
 # term kinds
-REQUIRES, BLOCKS, INCREASES, DECREASES, DRIVES, CONST, NICHE, IL2, TREG_SUPPRESSION, PROLIFERATION = range(10)
+REQUIRES, BLOCKS, INCREASES, DECREASES, DRIVES, CONST, NICHE, IL2, TREG_SUPPRESSION, PROLIFERATION, ANTIGEN = range(11)
+# the runtime factors an arm or the disease state sets per step (``runtime`` of :func:`evaluate`)
+RUNTIME_PROLIFERATION, RUNTIME_DISEASE = 0, 1
 # signals beyond the mediators (0..5, MEDIATORS order)
 CONTACT, MARKER = len(MEDIATORS), len(MEDIATORS) + 1
 N_COEFFICIENTS = 6
@@ -37,7 +39,7 @@ NO_HILL = -1.0
 """``half_max`` of a term that uses its signal as it is (a marker): half-max parameters are positive."""
 
 CUSTOM_KINDS: dict[str, tuple[int, Callable[[Mapping[str, float]], tuple[float, ...]]]] = {
-    "antigen_drive": (CONST, lambda v: (v["disease.antigen_drive"],)),
+    "antigen_drive": (ANTIGEN, lambda v: (v["disease.antigen_drive"],)),
     "th17_niche": (NICHE, lambda v: (v["tcells.th17_niche_half_fraction"],)),
     "treg_suppression": (TREG_SUPPRESSION, lambda v: (
         v["tcells.treg_suppression_max"], v["tcells.treg_contact_k"], v["tcells.contact_hill"],
@@ -165,13 +167,14 @@ def _response(signals, sg, half_max, hill_power, i):
 
 
 @njit
-def evaluate(prog, b, s, cells, signals, fraction_th17, fraction_treg, proliferation, out):
+def evaluate(prog, b, s, cells, signals, fraction_th17, fraction_treg, runtime, out):
     """Hazards (1/h) of behaviour ``b`` for the ``cells`` (indices) that are in state ``s``, written to
     ``out[cells]``: the base rate times each factor in turn, factor by factor over the cells.
 
     ``signals`` (8, n): the six mediator levels at each cell (a.u., MEDIATORS order), its suppressor
-    contacts and its marker (0/1); fractions: of the population in Th17 and Treg; ``proliferation``: the
-    arm's co-medication factor.
+    contacts and its marker (0/1); fractions: of the population in Th17 and Treg; ``runtime``: the arm's
+    co-medication factor on proliferation and the damage loop's scale of the disease drive
+    (``RUNTIME_PROLIFERATION``, ``RUNTIME_DISEASE``).
     """
     base, start, stop, kind, signal, half_max, hill_power, size, sized, coefficients = prog
     r0 = base[b, s]
@@ -225,9 +228,14 @@ def evaluate(prog, b, s, cells, signals, fraction_th17, fraction_treg, prolifera
                 by_il10 = hill(signals[4, i], ki, ni)
                 free = (1.0 - top * by_contact) * (1.0 - top * by_il10)
                 out[i] = out[i] * (1.0 - min(tf * (1.0 - free), 1.0))
-        else:  # PROLIFERATION
+        elif k == ANTIGEN:
+            c = coefficients[t, 0] * runtime[RUNTIME_DISEASE]
             for i in cells:
-                out[i] = out[i] * proliferation
+                out[i] = out[i] * c
+        else:  # PROLIFERATION
+            c = runtime[RUNTIME_PROLIFERATION]
+            for i in cells:
+                out[i] = out[i] * c
         t += 1
 
 

@@ -30,7 +30,8 @@ def step_tissue(model) -> dict[str, int]:
     masks = {key: state == code for key, code in CODES.items()}
     sig = Signals(s, contacts=model.suppressor_contacts[pop.x, pop.y],
                   fractions={"treg": masks["treg"].sum() / n_cd4, "th17": masks["th17"].sum() / n_cd4},
-                  proliferation_factor=model.proliferation_factor)
+                  proliferation_factor=model.proliferation_factor,
+                  disease_scale=model.disease_scale)
     hazard = lambda behaviour: model.rules.hazard("tcells", behaviour, sig, state, CODES, masks)  # noqa: E731
     fate = competing_fates([hazard("to:treg"), hazard("to:th17"), hazard("death"), hazard("egress")], n, dt, rng)
     # divisions are decided on the pre-step state, independently of fate changes
