@@ -32,6 +32,7 @@ import numpy as np
 
 from abm.biology.rules import bcells
 from abm.biology.rules.custom import Signals
+from abm.config.scenario import SETTLED_RELAX_DAYS
 from abm.engine.hazards import per_h
 
 Progress = Callable[[int], None]
@@ -43,7 +44,7 @@ SLOW = ("tissue_b", "tissue_plasma", "autoantibody")
 """Observables of the slow compartments (B and plasma cells, autoantibody)."""
 WINDOW_DAYS = 20
 """Days over which drift is judged (two halves of 10 days)."""
-RELAX_DAYS = 20
+RELAX_DAYS = SETTLED_RELAX_DAYS
 """The settled mode fast-forwards the slow compartments this many days before the end of the burn-in."""
 HAZARD_DAYS = 10
 """... from their mean plasma-differentiation hazard over this many days before that."""

@@ -16,7 +16,7 @@ from collections import Counter
 import mesa
 import numpy as np
 
-from abm.biology import cells, compartments, damage, dosing, mechanisms, secretion, tissue
+from abm.biology import cells, compartments, damage, dosing, mechanisms, plasma, secretion, tissue
 from abm.biology.levels import Levels
 from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.biology.rules import compiled as rules_compiled
@@ -88,6 +88,9 @@ class MSCModel(mesa.Model):
         self.events: Counter[str] = Counter()
         self._egress = np.zeros(3, np.int64)
         self.systemic = Levels(*np.zeros(len(MEDIATORS)))
+        """The lymphoid-local levels circulating T cells see (a.u.)."""
+        self.plasma = plasma.background(self.bio.plasma)
+        """The plasma pool of each mediator (a.u., MEDIATORS order; :mod:`abm.biology.plasma`)."""
         self.run_info: dict = {}
         """Free-form JSON data a runner stores in checkpoints (phase, arm, recorded rows)."""
         self.set_arm(arm or UNTREATED)
@@ -157,6 +160,7 @@ class MSCModel(mesa.Model):
         self.systemic = compartments.systemic_levels(self)
         self.events.update(compartments.step_lung(self, self.systemic))
         self.events.update(self._blood_step(self, self.systemic))
+        self.plasma = plasma.step(self.plasma, self.bio.plasma, self.systemic, self.dt_h)
         damage.step(self)
         self._move()
         self._own_steps += 1
@@ -222,6 +226,7 @@ class MSCModel(mesa.Model):
             "blood": _plain(compartments.asdict(self.blood)),
             "lung": _plain(compartments.asdict(self.lung)),
             "systemic": [float(v) for v in vars(self.systemic).values()],
+            "plasma": [float(v) for v in self.plasma],
             "events": _plain(dict(self.events)),
             "given": self._given,
             "arm": self.arm.model_dump(mode="json"),
@@ -251,6 +256,7 @@ class MSCModel(mesa.Model):
         self.blood = compartments.Blood(**meta["blood"])
         self.lung = compartments.LungState(**meta["lung"])
         self.systemic = Levels(*meta["systemic"])
+        self.plasma = np.array(meta.get("plasma", plasma.background(self.bio.plasma)), np.float64)
         self.events = Counter(meta["events"])
         self._given = int(meta["given"])
         self.macrophage_recruitment_per_h = float(meta["macrophage_recruitment_per_h"])

@@ -51,6 +51,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
         row[f"field_{name}_mean"] = float(fields[i].mean())
         row[f"field_{name}_max"] = float(fields[i].max())
         row[f"systemic_{name}"] = float(getattr(model.systemic, name))
+        row[f"plasma_{name}"] = float(model.plasma[i])
     for key in EVENT_KEYS:
         row[f"events_{key}"] = int(events.get(key, 0))
     return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}

@@ -1,4 +1,4 @@
-"""The damage loop: a slow, endogenous disease state (SCIENCE 2.2; a hypothesis, ``biology.damage.enabled``).
+"""The damage loop: a slow, endogenous disease state (a hypothesis, switched on by ``biology.damage.enabled``).
 
 D stands for what effector activity leaves behind and the disease feeds on: tissue damage, autoantigen and
 immune complexes (SLE), activated synovial stroma (RA).  It is measured in units of the untreated steady
@@ -9,7 +9,7 @@ state, so D = 1 is the disease the preset describes:
     scale  = 1 - s + s D                               on the antigen drive and the inflammatory/IL-6 tones
 
 x = (tissue Th17 count, autoantibody index, mean tissue inflammation); x* their mean over the last
-``reference_days`` of the burn-in (an exponential average), during which D is held at 1: the untreated
+``reference_days`` of the burn-in (step by step), during which D is held at 1: the untreated
 model then is the first chapter's, and the loop starts at its steady state when the arms branch.  With a
 steep f (n >~ 2) and a large share s the loop can hold a second, low steady state: an MSC pulse that pushes
 activity low for long enough crosses into it (remission without any assumed half-life), and noise or a
@@ -28,6 +28,9 @@ from abm.biology.parameters import MEDIATORS, Damage
 
 TH17 = TCELLS.code("th17")
 INFL = MEDIATORS.index("infl")
+BISTABLE_EXAMPLE = {"feedback_share": 0.9, "activity_half_max": 0.75, "activity_hill": 6.0}
+"""``biology.damage`` settings of a loop built to be bistable (analysis/damage_states.py finds its states;
+docs/model.md shows them): most of the drive carried by the damage, and steep damage production."""
 COMPONENTS = ("th17", "autoantibody", "inflammation")
 """The effector activities D grows with, in the order of :func:`observed`."""
 
@@ -38,7 +41,9 @@ class DamageState:
 
     level: float = 1.0
     reference: list[float] = field(default_factory=list)
-    """Exponential average of each component over the burn-in (empty until the first step)."""
+    """Mean of each component over the burn-in's last ``reference_days`` (empty until the window opens)."""
+    samples: int = 0
+    """Steps averaged into the reference."""
 
 
 def observed(model) -> np.ndarray:
@@ -70,19 +75,20 @@ def scale(level: float, p: Damage) -> float:
 
 
 def step(model) -> None:
-    """One step of the loop: during the burn-in average the references (D held at 1); in the arms move D
-    towards f(a) with time constant tau_D, exactly for the step, and set ``model.disease_scale``."""
+    """One step of the loop: during the burn-in's last ``reference_days`` average the references (D held at
+    1); in the arms move D towards f(a) with time constant tau_D, exactly for the step, and set
+    ``model.disease_scale``."""
     p, st = model.bio.damage, model.damage
     if not p.enabled:
         return
     x = observed(model)
-    ref = np.asarray(st.reference, float) if st.reference else x
-    if model.t_h < 0:
-        keep = np.exp(-model.dt_h / (24.0 * p.reference_days))
-        ref = keep * ref + (1.0 - keep) * x
-        st.reference = [float(v) for v in ref]
+    if model.t_h < 0:  # the burn-in (t_h is this step's start)
         st.level = 1.0
+        if model.t_h >= -24.0 * p.reference_days - 1e-9:
+            n = st.samples
+            ref = (np.asarray(st.reference, float) * n + x) / (n + 1) if n else x
+            st.reference, st.samples = [float(v) for v in ref], n + 1
     else:
-        target = production(activity(x, ref, p), p)
+        target = production(activity(x, np.asarray(st.reference, float), p), p)
         st.level = float(target + (st.level - target) * np.exp(-model.dt_h / (24.0 * p.repair_days)))
     model.disease_scale = scale(st.level, p)

@@ -393,7 +393,7 @@ class Delivery(Section):
 class Damage(Section):
     """The damage loop (:mod:`abm.biology.damage`): a slow disease state D that effector activity builds and
     repair removes, and that carries part of the disease's drive.  D = 1 is the untreated steady state the
-    burn-in reaches (the preset's calibration); the loop is a hypothesis (SCIENCE 2.2), off by default."""
+    burn-in reaches (the preset's calibration); the loop is a hypothesis, off by default."""
 
     enabled: bool = param(
         False, "-", "assumption: a switch (hypothesis of an endogenous disease state, cf. Hong T 2011 PLoS Comput "
@@ -420,9 +420,9 @@ class Damage(Section):
         0.25, "-", "assumption: weight of tissue inflammation (IFN-gamma/TNF) in effector activity", ge=0,
         plausible=(0.0, 0.5))
     reference_days: float = param(
-        10.0, "days", "assumption: averaging time of the untreated activity at the end of the burn-in (the "
-        "reference D = 1 stands for); well below the burn-in, above the day-to-day noise", gt=0,
-        plausible=(5.0, 20.0))
+        20.0, "days", "assumption: averaging time of the untreated activity at the end of the burn-in (the "
+        "reference D = 1 stands for); below half the burn-in, long enough to average the noise of a few dozen "
+        "tissue Th17 (10 days left a 15 % SD between seeds)", gt=0, plausible=(10.0, 40.0))
 
     @model_validator(mode="after")
     def _weights(self) -> Damage:
@@ -430,6 +430,46 @@ class Damage(Section):
             raise ValueError("biology.damage: th17_weight, autoantibody_weight and inflammation_weight must not "
                              "all be 0 (effector activity needs at least one)")
         return self
+
+
+class Plasma(Section):
+    """The plasma pool of each mediator (:mod:`abm.biology.plasma`): what a blood draw measures, apart from
+    the lymphoid-local level that acts on circulating T cells.  Steady plasma level = background + spillover x
+    lymphoid level; it follows with each mediator's plasma half-life.  Units: a.u. of the lymphoid scale."""
+
+    spillover: float = param(
+        0.2, "x", "assumption: plasma level per unit of lymphoid-local level (dilution of lymphoid and tissue "
+        "mediators into the blood volume)", ge=0, plausible=(0.05, 1.0))
+    ido_background: float = param(
+        0.5, "a.u.", "assumption: constitutive kynurenine (hepatic TDO) sets most of plasma kynurenine; "
+        "kynurenine/tryptophan 0.043 in SLE vs 0.027 healthy (PMID 10834318, to be checked against the original)", ge=0,
+        plausible=(0.2, 1.5))
+    pge2_background: float = param(
+        0.02, "a.u.", "assumption: PGE2 barely reaches plasma (inactivated in one pass through the lung, "
+        "Ferreira SH & Vane JR 1967 Nature)", ge=0, plausible=(0.0, 0.1))
+    tgfb_background: float = param(
+        2.0, "a.u.", "assumption: plasma TGF-beta is mostly latent protein released by platelets (~330 pM, to be "
+        "checked against the original; here ~10x the lymphoid-local signal)", ge=0, plausible=(0.5, 6.0))
+    il6_background: float = param(
+        0.02, "a.u.", "assumption: healthy plasma IL-6 is a few pg/mL", ge=0, plausible=(0.0, 0.1))
+    il10_background: float = param(
+        0.02, "a.u.", "assumption: healthy plasma IL-10 is near detection", ge=0, plausible=(0.0, 0.1))
+    infl_background: float = param(
+        0.02, "a.u.", "assumption: healthy plasma TNF/IFN-gamma are near detection", ge=0, plausible=(0.0, 0.1))
+    ido_half_life_h: float = param(
+        2.0, "h", "assumption: plasma kynurenine turns over in hours", gt=0, plausible=(0.5, 8.0))
+    pge2_half_life_h: float = param(
+        0.02, "h", "PGE2 lasts seconds to a minute in blood (Ferreira SH & Vane JR 1967 Nature)", gt=0,
+        plausible=(0.005, 0.1))
+    tgfb_half_life_h: float = param(
+        1.6, "h", "latent TGF-beta1 ~100 min in plasma, active ~2 min (Wakefield LM 1990 J Clin Invest)", gt=0,
+        plausible=(0.03, 3.0))
+    il6_half_life_h: float = param(
+        1.0, "h", "assumption: IL-6 is cleared from plasma within hours", gt=0, plausible=(0.25, 4.0))
+    il10_half_life_h: float = param(
+        3.5, "h", "IL-10 given IV: terminal half-life 2.7-4.5 h (Huhn RD 1996 Blood)", gt=0, plausible=(2.7, 4.5))
+    infl_half_life_h: float = param(
+        0.3, "h", "assumption: TNF-alpha lasts minutes in plasma (15-20 min)", gt=0, plausible=(0.1, 1.0))
 
 
 class Biology(Section):
@@ -447,3 +487,4 @@ class Biology(Section):
     concomitant: Concomitant = Field(default_factory=Concomitant)
     delivery: Delivery = Field(default_factory=Delivery)
     damage: Damage = Field(default_factory=Damage)
+    plasma: Plasma = Field(default_factory=Plasma)

@@ -72,6 +72,10 @@ class Tissue(Section):
     bcell_density: float = param(0.04, "cells/voxel", "assumption", ge=0, le=0.9)
 
 
+SETTLED_RELAX_DAYS = 20
+"""Days a settled burn-in runs after its fast-forward (``abm.burn_in.RELAX_DAYS``)."""
+
+
 class Patient(Section):
     """The patient."""
 
@@ -113,6 +117,10 @@ class Scenario(Section):
             raise ValueError(f"simulation.burn_in_days ({self.simulation.burn_in_days}) must be at least twice "
                              f"biology.damage.reference_days ({d.reference_days}) when biology.damage.enabled: the "
                              f"burn-in measures the untreated activity that D = 1 stands for")
+        if d.enabled and self.simulation.burn_in_mode == "settled" and d.reference_days > SETTLED_RELAX_DAYS:
+            raise ValueError(f"biology.damage.reference_days ({d.reference_days}) must be at most "
+                             f"{SETTLED_RELAX_DAYS} with simulation.burn_in_mode settled: the reference is measured "
+                             f"after the slow compartments are fast-forwarded")
         return self
 
     @field_validator("arms")

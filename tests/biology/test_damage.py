@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from abm import burn_in
 from abm.biology import damage
 from abm.biology.parameters import Damage
 from abm.config import validate_dict
@@ -40,7 +41,7 @@ def test_activity_weights_each_component_by_its_reference_and_skips_empty_ones()
 def _scenario(preset: str = "sle", **dmg):
     return validate_dict({"tissue": {"width_voxels": 30, "height_voxels": 30}, "disease": {"preset": preset},
                           "simulation": {"burn_in_days": 24, "days": 30},
-                          "biology": {"damage": {"enabled": True, **dmg}}})
+                          "biology": {"damage": {"enabled": True, "reference_days": 10.0, **dmg}}})
 
 
 def test_the_burn_in_holds_d_at_one_and_averages_the_references():
@@ -49,6 +50,7 @@ def test_the_burn_in_holds_d_at_one_and_averages_the_references():
         model.step()
     assert model.t_h < 0 and model.damage.level == 1.0 and model.disease_scale == 1.0
     assert len(model.damage.reference) == 3 and all(v >= 0 for v in model.damage.reference)
+    assert model.damage.samples == round(10 * 24 / model.dt_h) - 1  # the last 10 days only
 
 
 def test_in_the_arms_d_relaxes_to_production_exactly_for_the_step():
@@ -77,6 +79,12 @@ def test_the_loop_off_keeps_d_at_one_and_the_model_unchanged():
 def test_a_burn_in_too_short_for_the_reference_is_refused_by_key():
     with pytest.raises(ValueError, match=r"burn_in_days \(10.0\) must be at least twice biology.damage.reference_days"):
         validate_dict({"simulation": {"burn_in_days": 10}, "biology": {"damage": {"enabled": True}}})
+
+
+def test_a_reference_longer_than_the_settled_relaxation_is_refused():
+    with pytest.raises(ValueError, match=r"reference_days \(30.0\) must be at most 20 with simulation.burn_in_mode"):
+        validate_dict({"simulation": {"burn_in_days": 90, "burn_in_mode": "settled"},
+                       "biology": {"damage": {"enabled": True, "reference_days": 30}}})
 
 
 def test_the_damage_state_survives_a_checkpoint():
@@ -125,3 +133,31 @@ def test_both_engines_follow_the_loop_alike(engine, monkeypatch):
             model.step()
         out[e] = (model.damage.level, model.tcells.n, model.blood.th17)
     assert out["numpy"] == out[engine]
+
+
+BISTABLE = damage.BISTABLE_EXAMPLE
+
+
+def _run_from(level: float, seed: int, days: float, **dmg) -> float:
+    cfg = validate_dict({"tissue": {"width_voxels": 100, "height_voxels": 100},
+                         "simulation": {"burn_in_days": 60, "burn_in_mode": "settled", "days": days},
+                         "biology": {"damage": {"enabled": True, "reference_days": 15.0, "repair_days": 15.0,
+                                                **dmg}}})
+    model = MSCModel(cfg, rng=seed)
+    burn_in.run(model)
+    model.damage.level = level
+    for _ in range(round(days * 24 / model.dt_h)):
+        model.step()
+    return model.damage.level
+
+
+@pytest.mark.slow
+def test_a_bistable_loop_keeps_a_low_state_and_the_untreated_one():
+    """Three repair times after D was pushed to 0.2, most bistable patients are still low (remission without
+    an assumed half-life; chance brings some back, as relapse would), every untreated one is still near 1,
+    and the shipped loop has brought every pushed one back.  Six patients (seeds 1-6)."""
+    seeds = range(1, 7)
+    low = [_run_from(0.2, seed, 45.0, **BISTABLE) for seed in seeds]
+    assert sum(v < 0.35 for v in low) >= 3, low
+    assert all(_run_from(1.0, seed, 45.0, **BISTABLE) > 0.7 for seed in seeds)
+    assert all(_run_from(0.2, seed, 45.0) > 0.75 for seed in seeds)

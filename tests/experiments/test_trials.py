@@ -102,9 +102,11 @@ def test_timepoints_directions_values():
 def test_measure_mapping():
     assert map_measure("blood_treg_pct_of_cd4").columns == ("blood_treg_pct_cd4",)
     assert map_measure("blood_th17_pct_of_cd4").columns == ("blood_th17_pct_cd4",)
-    assert map_measure("plasma_il6_tgfb").columns == ("systemic_il6", "systemic_tgfb")
+    assert map_measure("plasma_il6_tgfb").columns == ("plasma_il6", "plasma_tgfb")
     m = map_measure("serum_tnf_il6")
-    assert m.columns == ("systemic_infl", "systemic_il6") and "not plasma" in m.note
+    assert m.columns == ("plasma_infl", "plasma_il6") and "plasma pools" in m.note
+    m = map_measure("systemic_tgfb")
+    assert m.columns == ("systemic_tgfb",) and "lymphoid-local" in m.note
     assert "il17a" in map_measure("plasma_il6_il17a").note
     for name in ("disease_activity_sledai", "disease_activity", "benefit_duration", "quality_of_life"):
         m = map_measure(name)

@@ -26,8 +26,11 @@ LUNG_PLOT = {"msc_alive_lung": "msc_alive_lung", "lung_msc_total": "lung_msc_tot
 """Model column of a lung finding -> column plotted."""
 LABELS = {
     "blood_treg_pct_cd4": "blood Treg (% of CD4)", "blood_th17_pct_cd4": "blood Th17 (% of CD4)",
-    "blood_treg_th17_ratio": "blood Treg/Th17", "systemic_il6": "systemic IL-6 (a.u.)",
-    "systemic_tgfb": "systemic TGF-β (a.u.)", "systemic_infl": "systemic IFN-γ/TNF-α (a.u.)",
+    "blood_treg_th17_ratio": "blood Treg/Th17", "systemic_il6": "lymphoid-local IL-6 (a.u.)",
+    "systemic_tgfb": "lymphoid-local TGF-β (a.u.)", "systemic_infl": "lymphoid-local IFN-γ/TNF-α (a.u.)",
+    "plasma_il6": "plasma IL-6 (a.u.)", "plasma_tgfb": "plasma TGF-β (a.u.)",
+    "plasma_infl": "plasma IFN-γ/TNF-α (a.u.)", "plasma_il10": "plasma IL-10 (a.u.)",
+    "plasma_ido": "plasma kynurenine (a.u.)",
     "msc_alive_lung": "viable MSC in lung (cells)", "lung_msc_total": "MSC in lung, incl. apoptotic (cells)",
 }
 

@@ -237,10 +237,12 @@ CYTOKINES: dict[str, str] = {
     "il6": "il6", "tgfb": "tgfb", "tgf": "tgfb", "il10": "il10", "tnf": "infl", "tnfa": "infl",
     "ifng": "infl", "ifn": "infl", "ido": "ido", "kynurenine": "ido", "pge2": "pge2",
 }
-"""Cytokine token of a ``plasma_*`` / ``serum_*`` measure -> model mediator (``systemic_<mediator>``)."""
+"""Cytokine token of a ``plasma_*`` / ``serum_*`` measure -> model mediator (``plasma_<mediator>``)."""
 
-SYSTEMIC_NOTE = ("systemic_* are the levels circulating T cells see in the model (a lymphoid-environment "
-                 "level in a.u.), not plasma concentrations")
+PLASMA_NOTE = ("plasma_* are the model's plasma pools (abm.biology.plasma: background + spillover of the "
+               "lymphoid-local level, with each mediator's clearance), in a.u., not concentrations")
+SYSTEMIC_NOTE = ("systemic_* are the lymphoid-local levels circulating T cells see in the model (a.u.), not "
+                 "plasma: a blood draw measures plasma_*")
 
 CLINICAL = ("disease_activity", "sledai", "das28", "acr20", "acr50", "acr70", "haq", "bilag", "proteinuria",
             "remission", "relapse", "response")
@@ -279,11 +281,13 @@ def map_measure(name: str) -> ModelMeasure:
             elif med not in mediators:
                 mediators.append(med)
         if mediators:
-            note = SYSTEMIC_NOTE + ("; tnf/ifng map to the IFN-gamma/TNF-alpha inflammation signal "
-                                    "(systemic_infl)" if "infl" in mediators else "")
+            pool = "systemic" if tokens[0] == "systemic" else "plasma"
+            note = (SYSTEMIC_NOTE if pool == "systemic" else PLASMA_NOTE) + (
+                f"; tnf/ifng map to the IFN-gamma/TNF-alpha inflammation signal ({pool}_infl)"
+                if "infl" in mediators else "")
             if unknown:
                 note += f"; {', '.join(unknown)}: no model counterpart, not scored"
-            return ModelMeasure(tuple(f"systemic_{m}" for m in mediators), "column", note)
+            return ModelMeasure(tuple(f"{pool}_{m}" for m in mediators), "column", note)
         return ModelMeasure(reason=f"not comparable: no model mediator for {', '.join(unknown) or key!r}")
     return ModelMeasure(reason=f"not comparable: measure {name!r} has no model counterpart (add it to "
                                f"DIRECT or SPECIAL in abm/experiments/trials/findings.py)")
