@@ -77,6 +77,9 @@ class MSCModel(mesa.Model):
         self.blood = compartments.initial_blood(self.bio.systemic)
         self.lung = compartments.LungState(
             phagocytes=self.bio.lung.phagocytes_per_kg * self.patient.body_weight_kg)
+        self.slice_share = dosing.slice_volume_ml(scenario) / self.disease.inflamed_tissue_volume_ml
+        """Volume of the modelled slice over the inflamed tissue's: the share of cells homing to that tissue
+        that land in the slice."""
         self.autoantibody = 0.0
         self.damage = damage.DamageState()
         """The damage loop's state (:mod:`abm.biology.damage`; D stays 1 when the loop is off)."""

@@ -38,6 +38,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
         "msc_alive_tissue": float(S.n - S.count(msc.APOPTOTIC)),
         "m2_fraction": m2 / max(M.n, 1),
         "lung_regulatory_fraction": lung.regulatory_fraction,
+        "efferocyte_fraction": lung.efferocyte_fraction,
         "blood_naive": b.naive, "blood_th17": b.th17, "blood_treg": b.treg,
         **tissue_counts(model),
         "lung_msc_resting": lung.msc_resting, "lung_msc_licensed": lung.msc_licensed,
@@ -59,7 +60,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
 
 EVENT_KEYS = ("infusion", "msc_arrived_tissue", "msc_licensed", "msc_apoptotic", "msc_engulfed",
               "lung_msc_licensed", "lung_msc_engulfed", "t_treg_induced", "t_th17_induced",
-              "t_divisions")
+              "t_divisions", "efferocytes_to_tissue")
 
 
 def tissue_counts(model) -> dict[str, int]:

@@ -59,6 +59,7 @@ TREATMENT_ONLY_KEYS: tuple[str, ...] = (
     "biology.systemic.lung_msc_gain",
     "biology.secretion.msc_resting", "biology.secretion.msc_licensed", "biology.secretion.ido_phagocyte",
     "biology.macrophages.ido_phenotype_half_life_days",
+    "biology.msc.host_lysis_share", "patient.host_cytotoxicity", "biology.persistence", "biology.relay",
 )
 """Configuration the untreated burn-in never reads to any effect: parameters of MSC, of cells and states that
 only MSC create (IDO+ and regulatory phagocytes) and of MSC delivery (a section path covers the section).

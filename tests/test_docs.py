@@ -40,7 +40,7 @@ def test_every_biology_parameter_has_a_plausible_range_and_a_source():
     from abm.config.table import rows
 
     for r in rows(Scenario().biology):
-        if isinstance(r["default"], bool):  # a switch between hypotheses: a choice, not a range
+        if isinstance(r["default"], bool | str):  # a switch between hypotheses: a choice, not a range
             assert r["source"].startswith("assumption: a switch"), f"biology.{r['key']}"
             continue
         assert r["plausible"] is not None, f"biology.{r['key']} has no plausible range"

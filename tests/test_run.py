@@ -318,13 +318,28 @@ def _treatment_only_leaves() -> list[dict]:
     """Every leaf parameter covered by TREATMENT_ONLY_KEYS, with default and plausible range."""
     from abm.config.table import rows
 
-    leaves = [dict(r, key="biology." + r["key"]) for r in rows(Scenario().biology)]
+    leaves = [dict(r, key=f"{section}." + r["key"]) for section in ("biology", "patient")
+              for r in rows(getattr(Scenario(), section))]
     return [r for r in leaves if any(r["key"] == k or r["key"].startswith(k + ".") for k in TREATMENT_ONLY_KEYS)]
 
 
+def _choices(key: str) -> tuple[Any, ...]:
+    """The allowed values of a Literal switch (``biology.persistence``)."""
+    import typing
+
+    owner: Any = Scenario
+    *parents, last = key.split(".")
+    for part in parents:
+        owner = owner.model_fields[part].annotation
+    return typing.get_args(owner.model_fields[last].annotation)
+
+
 def _alternatives(row: dict) -> list[Any]:
-    """Other valid values: the plausible range's ends, else half and double the default (ints: +/- 1)."""
+    """Other valid values: the plausible range's ends, else half and double the default (ints: +/- 1; a
+    switch: its other choices)."""
     default = row["default"]
+    if isinstance(default, str):
+        return [v for v in _choices(row["key"]) if v != default]
     if row.get("plausible"):
         values = [float(v) for v in row["plausible"]]
     elif isinstance(default, int) and not isinstance(default, bool):

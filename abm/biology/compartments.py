@@ -18,6 +18,7 @@ from abm.biology.levels import Levels
 from abm.biology.parameters import MEDIATORS, Systemic
 from abm.biology.rules import tcells as t
 from abm.biology.rules.custom import Signals
+from abm.biology.rules.macrophages import M2
 from abm.biology.secretion import vector
 from abm.engine.hazards import binomial_fates, prob
 
@@ -46,6 +47,8 @@ class LungState:
     msc_potency: float = 1.0
     phagocytes: float = 1.0
     regulatory: float = 0.0
+    efferocytes: float = 0.0
+    """Monocytes that engulfed apoptotic MSC and left the lung (``biology.persistence: relay`` only)."""
 
     @property
     def msc_alive(self) -> float:
@@ -56,6 +59,11 @@ class LungState:
     def regulatory_fraction(self) -> float:
         """Fraction of lung phagocytes in the IDO+ regulatory state."""
         return self.regulatory / self.phagocytes
+
+    @property
+    def efferocyte_fraction(self) -> float:
+        """Efferocytes per lung phagocyte (the scale of the long-lived phagocyte's fraction)."""
+        return self.efferocytes / self.phagocytes
 
 
 def initial_blood(p: Systemic) -> Blood:
@@ -76,10 +84,18 @@ def systemic_levels(model) -> Levels:
     sys_p, lung, blood = model.bio.systemic, model.lung, model.blood
     levels = np.zeros(len(MEDIATORS))
     i = {m: k for k, m in enumerate(MEDIATORS)}
-    reg = lung.regulatory_fraction
-    levels[i["ido"]] += sys_p.regulatory_phagocyte_ido * reg
-    levels[i["tgfb"]] += sys_p.basal_tgfb + sys_p.regulatory_phagocyte_tgfb * reg
-    levels[i["il10"]] += sys_p.regulatory_phagocyte_tgfb * reg
+    levels[i["tgfb"]] += sys_p.basal_tgfb
+    if model.bio.persistence == "relay":  # efferocytes in lymphoid tissue, each signal with its own gain
+        relay, eff = model.bio.relay, lung.efferocyte_fraction
+        levels[i["ido"]] += relay.ido_gain * eff
+        levels[i["tgfb"]] += relay.tgfb_gain * eff
+        levels[i["il10"]] += relay.il10_gain * eff
+        levels[i["pge2"]] += relay.pge2_gain * eff
+    else:  # long-lived regulatory lung phagocytes
+        reg = lung.regulatory_fraction
+        levels[i["ido"]] += sys_p.regulatory_phagocyte_ido * reg
+        levels[i["tgfb"]] += sys_p.regulatory_phagocyte_tgfb * reg
+        levels[i["il10"]] += sys_p.regulatory_phagocyte_tgfb * reg
     per_kg_m = 1e6 * model.patient.body_weight_kg
     table = model.bio.secretion
     levels += sys_p.lung_msc_gain * lung.msc_potency * (
@@ -122,13 +138,35 @@ def step_lung(model, s: Levels) -> dict[str, int]:
     lung.msc_resting -= lic + die_r
     lung.msc_licensed += lic - die_l
     lung.msc_apoptotic += die_r + die_l - eaten - decayed
-    reversal = float(model.rules.rate("lung_phagocytes", "regulatory", "lose:regulatory", sig))
-    lost = lung.regulatory * float(prob(reversal, dt))
-    gained = min(eaten * p.lung.phagocytes_per_msc, lung.phagocytes - lung.regulatory)
-    lung.regulatory += gained - lost
+    events = {"lung_msc_engulfed": int(eaten), "lung_msc_licensed": int(lic)}
+    if p.persistence == "relay":
+        landed = _relay(model, eaten * p.lung.phagocytes_per_msc, sig)
+        if landed:  # no key otherwise: an untreated model's event log is the same under either hypothesis
+            events["efferocytes_to_tissue"] = landed
+    else:
+        reversal = float(model.rules.rate("lung_phagocytes", "regulatory", "lose:regulatory", sig))
+        lost = lung.regulatory * float(prob(reversal, dt))
+        gained = min(eaten * p.lung.phagocytes_per_msc, lung.phagocytes - lung.regulatory)
+        lung.regulatory += gained - lost
     if lung.msc_alive + lung.msc_apoptotic == 0:
         lung.msc_potency = 1.0
-    return {"lung_msc_engulfed": int(eaten), "lung_msc_licensed": int(lic)}
+    return events
+
+
+def _relay(model, formed: float, sig: Signals) -> int:
+    """Efferocytes formed in the lung this step join the pool, which dies at the rule table's rate; their
+    ``relay.tissue_share`` that goes to the inflamed tissue lands in the slice (its volume share) as IDO+ M2
+    macrophages, which follow the macrophage rules from there.  Returns how many landed."""
+    lung, rng, dt = model.lung, model.rngs.lung, model.dt_h
+    death = float(model.rules.rate("efferocytes", "active", "death", sig))
+    lung.efferocytes = lung.efferocytes * (1.0 - float(prob(death, dt))) + formed
+    if formed <= 0:
+        return 0
+    k = int(rng.poisson(formed * model.bio.relay.tissue_share * model.slice_share))
+    x, y = model.space.random_free(k, rng)
+    model.space.claim(x, y)
+    model.macrophages.add(x=x, y=y, state=np.full(x.size, M2, np.int8), ido_pos=True, age_h=0.0)
+    return int(x.size)
 
 
 def step_blood(model, s: Levels) -> dict[str, int]:
@@ -191,8 +229,12 @@ def graph() -> nx.DiGraph:
     g.add_edge("tissue", "blood", carries="T cells via lymph; inflammation signal",
                parameters=["trafficking.t_egress_per_h", "trafficking.tissue_to_blood_weight",
                            "systemic.tissue_inflammation_gain"])
-    g.add_edge("lung", "blood", carries="kynurenine, TGF-beta, IL-10 of regulatory phagocytes and MSC",
+    g.add_edge("lung", "blood", carries="kynurenine, TGF-beta, IL-10 of regulatory phagocytes (long_lived_phagocyte) "
+               "or of efferocytes in lymphoid tissue (relay), and of MSC",
                parameters=["systemic.regulatory_phagocyte_ido", "systemic.regulatory_phagocyte_tgfb",
-                           "systemic.lung_msc_gain"])
+                           "systemic.lung_msc_gain", "relay.ido_gain", "relay.tgfb_gain", "relay.il10_gain",
+                           "relay.pge2_gain"])
+    g.add_edge("lung", "tissue", carries="efferocytes (relay): IDO+ M2 macrophages from then on",
+               parameters=["relay.tissue_share"])
     return g
 

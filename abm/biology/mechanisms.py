@@ -66,7 +66,8 @@ BLOCKADES: dict[str, str] = {
 }
 """Blockade field -> the node it removes (with every edge into and out of it)."""
 
-COMPARTMENT_LABELS = {"lung_phagocytes": {"regulatory": "regulatory lung phagocyte"}}
+COMPARTMENT_LABELS = {"lung_phagocytes": {"regulatory": "regulatory lung phagocyte"},
+                      "efferocytes": {"active": "efferocyte"}}
 
 CHANNEL_RULES = {"contact": ("abm.biology.tissue.suppressor_contacts", ("msc.contact_radius_voxels",)),
                  "efferocytosis": ("abm.biology.rules.msc.step_tissue", ("msc.efferocytosis_radius_voxels",))}

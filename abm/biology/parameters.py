@@ -10,6 +10,8 @@ Rates are per hour unless the name says otherwise; half-lives and half-times car
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from abm.params import Section, param
@@ -472,8 +474,40 @@ class Plasma(Section):
         0.3, "h", "assumption: TNF-alpha lasts minutes in plasma (15-20 min)", gt=0, plausible=(0.1, 1.0))
 
 
+class Relay(Section):
+    """Efferocytes (``biology.persistence: relay``): monocytes that engulfed apoptotic MSC in the lung, leave
+    it and signal where they go for days (de Witte SFH 2018 Stem Cells: monocytes take up infused MSC and
+    move from the lung; dead MSC alone sufficed in four mouse models, PMC8280232, Signal Transduct Target Ther
+    2021).
+    Their gains are on the scale of the long-lived phagocyte's (a.u. per unit efferocytes / lung phagocytes)."""
+
+    efferocyte_half_life_days: float = param(
+        3.0, "days", "circulating monocytes live ~1 (classical), ~4 (intermediate) and ~7 days (non-classical) "
+        "(Patel AA 2017 J Exp Med); efferocytes as a mix: assumption", gt=0, plausible=(1.0, 10.0))
+    ido_gain: float = param(
+        30.0, "a.u. per unit fraction", "assumption: kynurenine of IDO+ efferocytes in lymphoid tissue (the long-lived "
+        "phagocyte's gain, systemic.regulatory_phagocyte_ido)", ge=0, plausible=(5.0, 100.0))
+    il10_gain: float = param(
+        10.0, "a.u. per unit fraction", "assumption: IL-10 of efferocytes (engulfing apoptotic cells induces IL-10; "
+        "Voll RE 1997 Nature)", ge=0, plausible=(0.0, 50.0))
+    tgfb_gain: float = param(
+        10.0, "a.u. per unit fraction", "assumption: TGF-beta of efferocytes (Fadok VA 1998 J Clin Invest: engulfing "
+        "apoptotic cells makes macrophages secrete TGF-beta and PGE2)", ge=0, plausible=(0.0, 50.0))
+    pge2_gain: float = param(
+        2.0, "a.u. per unit fraction", "assumption: PGE2 of efferocytes (Fadok VA 1998 J Clin Invest)", ge=0,
+        plausible=(0.0, 10.0))
+    tissue_share: float = param(
+        0.1, "fraction", "assumption: share of efferocytes that reach the inflamed tissue (the rest go to lymph "
+        "nodes, spleen and liver)", ge=0, le=1, plausible=(0.01, 0.3))
+
+
 class Biology(Section):
     """All biological parameters, grouped by the module whose rules use them."""
+
+    persistence: Literal["long_lived_phagocyte", "relay"] = param(
+        "long_lived_phagocyte", "-", "assumption: a switch between hypotheses of what carries the lasting effect: "
+        "long-lived IDO+ lung phagocytes that keep signalling to blood T cells (lung.regulatory_half_life_days), "
+        "or a relay of short-lived efferocytes (biology.relay) handing over to the T and B cells")
 
     fields: Fields = Field(default_factory=Fields)
     secretion: SecretionTable = Field(default_factory=SecretionTable)
@@ -488,3 +522,4 @@ class Biology(Section):
     delivery: Delivery = Field(default_factory=Delivery)
     damage: Damage = Field(default_factory=Damage)
     plasma: Plasma = Field(default_factory=Plasma)
+    relay: Relay = Field(default_factory=Relay)

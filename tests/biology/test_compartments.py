@@ -77,3 +77,38 @@ def test_host_lysis_scales_only_the_host_share_of_msc_death():
     assert host_lysis(0.7, 1.0) == 1.0  # the reference patient: the shipped survival half-life
     assert host_lysis(0.7, 0.0) == pytest.approx(0.3)  # no cytotoxic cells: the spontaneous share only
     assert host_lysis(0.0, 5.0) == 1.0
+
+
+def _infused(persistence: str, hours: float) -> MSCModel:
+    model = _model(biology={"persistence": persistence})
+    model.lung.msc_resting = 6e7
+    for _ in range(round(hours / model.dt_h)):
+        model.systemic = compartments.systemic_levels(model)
+        compartments.step_lung(model, model.systemic)
+    return model
+
+
+def test_the_relay_makes_short_lived_efferocytes_instead_of_long_lived_regulatory_phagocytes():
+    day2, day16 = _infused("relay", 48), _infused("relay", 16 * 24)
+    assert day2.lung.regulatory == 0.0 and day2.lung.efferocytes > 1e7
+    # two days of MSC death feed the pool, then it halves every efferocyte_half_life_days (3)
+    assert day16.lung.efferocytes / day2.lung.efferocytes == pytest.approx(0.5 ** (14 / 3), rel=0.15)
+    long_lived = _infused("long_lived_phagocyte", 16 * 24)
+    assert long_lived.lung.efferocytes == 0.0 and long_lived.lung.regulatory > 0
+
+
+def test_efferocytes_signal_with_their_own_gains_and_fade_where_the_phagocyte_stays():
+    relay, kept = _infused("relay", 20 * 24), _infused("long_lived_phagocyte", 20 * 24)
+    early = _infused("relay", 48)
+    s_early, s_relay, s_kept = (compartments.systemic_levels(m) for m in (early, relay, kept))
+    assert s_early.ido > 10 * s_relay.ido and s_early.pge2 > 0
+    assert s_kept.ido > 10 * s_relay.ido
+
+
+def test_efferocytes_bound_for_the_inflamed_tissue_land_in_the_slice_as_ido_positive_m2():
+    model = _model(biology={"persistence": "relay"})
+    model.slice_share = 1e-6  # a larger slice share than the 10 x 10 test tissue has
+    before = model.macrophages.n
+    landed = compartments._relay(model, 5e7, compartments.Signals(compartments.systemic_levels(model)))
+    assert landed > 0 and model.macrophages.n == before + landed
+    assert model.macrophages.ido_pos[-landed:].all()

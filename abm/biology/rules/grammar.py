@@ -45,7 +45,8 @@ TERM_EFFECTS = ("requires", "increases", "decreases", "blocks", "drives", "custo
 CHANNELS = ("contact",)
 """Signals that are not mediators: suppressor contacts (Treg and viable MSC in contact range)."""
 
-COMPARTMENT_POPULATIONS: dict[str, tuple[str, ...]] = {"lung_phagocytes": ("regulatory",)}
+COMPARTMENT_POPULATIONS: dict[str, tuple[str, ...]] = {"lung_phagocytes": ("regulatory",),
+                                                       "efferocytes": ("active",)}
 """Populations of well-mixed compartments that rules act on (beside the cell types of the tissue)."""
 
 EXTRA_BEHAVIOURS = ("divide", "death", "egress", "engulfed", "cleared")
