@@ -56,6 +56,8 @@ class MSCModel(mesa.Model):
         """The rule table as coefficient arrays per cell type (compiled engine only)."""
         self._blood_step = rules_compiled.blood_step if compiled else compartments.step_blood
         self._ingress_states = rules_compiled.ingress_states if compiled else compartments.draw_ingress_states
+        self.blood_plan = None
+        """The blood pool's fates per T-cell state as arrays (compiled engine; built on first use)."""
         self.deposit_tables = secretion.deposit_tables(self.bio.secretion) if compiled else {}
         """Secretion rates by cell type, state and marker, as arrays (compiled engine only: its deposit reads
         them)."""
@@ -89,7 +91,7 @@ class MSCModel(mesa.Model):
         self._own_steps = 0
         self.t_h = self._t_origin_h
         self.events: Counter[str] = Counter()
-        self._egress = np.zeros(3, np.int64)
+        self._egress = np.zeros(tcells.N_STATES, np.int64)
         self.systemic = Levels(*np.zeros(len(MEDIATORS)))
         """The lymphoid-local levels circulating T cells see (a.u.)."""
         self.plasma = plasma.background(self.bio.plasma)
@@ -132,7 +134,7 @@ class MSCModel(mesa.Model):
 
     def record_egress(self, states: np.ndarray) -> None:
         """T cells leaving the tissue towards blood (counted by state)."""
-        self.record_egress_counts(np.bincount(states, minlength=3))
+        self.record_egress_counts(np.bincount(states, minlength=tcells.N_STATES))
 
     def record_egress_counts(self, counts: np.ndarray) -> None:
         """T cells leaving the tissue towards blood, already counted by state."""
@@ -145,7 +147,7 @@ class MSCModel(mesa.Model):
 
     def take_egress(self) -> np.ndarray:
         """Egress counts since the last call, then reset."""
-        out, self._egress = self._egress, np.zeros(3, np.int64)
+        out, self._egress = self._egress, np.zeros(tcells.N_STATES, np.int64)
         return out
 
     # ----------------------------------------------------------------------------- step
@@ -246,7 +248,9 @@ class MSCModel(mesa.Model):
         self.set_arm(Treatment.model_validate(meta["arm"]))
         self.space.fields[:] = arrays["fields"]
         self.space.occupied[:] = arrays["occupied"]
-        self._egress = arrays["egress"].astype(np.int64).copy()
+        egress = arrays["egress"].astype(np.int64)
+        self._egress = np.zeros(tcells.N_STATES, np.int64)
+        self._egress[:egress.size] = egress  # a checkpoint from before the new T-cell states has three
         for pop in (self.tcells, self.macrophages, self.bcells, self.msc):
             pop.load_arrays({c: arrays[f"{pop.name}.{c}"] for c in pop.columns})
         self._t_origin_h = float(meta["t_origin_h"])

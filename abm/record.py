@@ -23,14 +23,15 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
     """
     model.space.publish_fields()
     b, T, M, S, lung = model.blood, model.tcells, model.macrophages, model.msc, model.lung
-    t_naive, t_th17, t_treg = (T.count(s) for s in (tcells.NAIVE, tcells.TH17, tcells.TREG))
+    t_th17 = T.count(tcells.TH17)
+    t_treg = T.count(tcells.TREG) + T.count(tcells.ITREG)  # FOXP3+: committed and induced
     cd4 = max(T.n, 1)
     m2 = M.count(macrophages.M2)
     row: dict[str, float] = {
         "t_days": round(model.t_days, 9),
-        "blood_treg_pct_cd4": 100.0 * b.treg / max(b.total, 1),
+        "blood_treg_pct_cd4": 100.0 * b.foxp3 / max(b.total, 1),
         "blood_th17_pct_cd4": 100.0 * b.th17 / max(b.total, 1),
-        "blood_treg_th17_ratio": _ratio(b.treg, b.th17),
+        "blood_treg_th17_ratio": _ratio(b.foxp3, b.th17),
         "tissue_treg_pct_cd4": 100.0 * t_treg / cd4,
         "tissue_th17_pct_cd4": 100.0 * t_th17 / cd4,
         "tissue_treg_th17_ratio": _ratio(t_treg, t_th17),
@@ -39,7 +40,8 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
         "m2_fraction": m2 / max(M.n, 1),
         "lung_regulatory_fraction": lung.regulatory_fraction,
         "efferocyte_fraction": lung.efferocyte_fraction,
-        "blood_naive": b.naive, "blood_th17": b.th17, "blood_treg": b.treg,
+        "blood_naive": b.naive, "blood_th17": b.th17, "blood_treg": b.treg, "blood_itreg": b.itreg,
+        "blood_tr1": b.tr1, "blood_tr1_pct_cd4": 100.0 * b.tr1 / max(b.total, 1),
         **tissue_counts(model),
         "lung_msc_resting": lung.msc_resting, "lung_msc_licensed": lung.msc_licensed,
         "lung_msc_apoptotic": lung.msc_apoptotic,
@@ -60,7 +62,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
 
 EVENT_KEYS = ("infusion", "msc_arrived_tissue", "msc_licensed", "msc_apoptotic", "msc_engulfed",
               "lung_msc_licensed", "lung_msc_engulfed", "t_treg_induced", "t_th17_induced",
-              "t_divisions", "efferocytes_to_tissue")
+              "t_divisions", "efferocytes_to_tissue", "t_itreg_induced", "t_tr1_induced")
 
 
 def tissue_counts(model) -> dict[str, int]:

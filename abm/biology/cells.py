@@ -101,6 +101,12 @@ TCELLS = CellType("tcells", "CD4 T cell", (
     CellState("treg", "Treg", "#1f77b4", "tissue_treg", "treg",
               "Treg secrete TGF-beta and IL-10 (Sakaguchi S 2008 Cell); they suppress neighbours by contact "
               "(Huber S 2011 Immunity; Lim HW 2005 J Immunol)", channel="contact"),
+    CellState("itreg", "induced Treg", "#9ecae1", "tissue_itreg", "itreg",
+              "TGF-beta-induced FOXP3+ cells, unstable and often weakly suppressive in humans (Tran DQ 2007 "
+              "Blood): half the committed Treg's secretion, no contact suppression (assumption)", short="iTreg"),
+    CellState("tr1", "Tr1", "#17becf", "tissue_tr1", "tr1",
+              "IL-10-producing FOXP3- regulatory T cells (Gagliani N 2015 Nature; Roncarolo MG 2006 Immunol "
+              "Rev)"),
 ), columns={"age_h": np.float64}, app_size=9.0)
 
 MACROPHAGES = CellType("macrophages", "macrophage", (

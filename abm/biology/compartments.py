@@ -30,11 +30,24 @@ class Blood:
     naive: int
     th17: int
     treg: int
+    itreg: int = 0
+    """Induced (unstable) Treg (``biology.branches.treg_commitment``)."""
+    tr1: int = 0
+    """IL-10+ FOXP3- Tr1 (``biology.branches.tr1``)."""
 
     @property
     def total(self) -> int:
         """All CD4 in the pool."""
-        return self.naive + self.th17 + self.treg
+        return self.naive + self.th17 + self.treg + self.itreg + self.tr1
+
+    @property
+    def foxp3(self) -> int:
+        """Cells counted as Treg (CD25+FOXP3+): committed and induced."""
+        return self.treg + self.itreg
+
+    def counts(self) -> list[int]:
+        """Counts in T-cell state order (:data:`abm.biology.rules.tcells.CODES`)."""
+        return [int(getattr(self, key)) for key in t.CODES]
 
 
 @dataclass
@@ -169,29 +182,55 @@ def _relay(model, formed: float, sig: Signals) -> int:
     return int(x.size)
 
 
+def blood_plan(rules) -> tuple[list[list[tuple[str, int]]], list[bool]]:
+    """Per T-cell state, the transitions the model's rules allow ((behaviour, target state), in
+    :data:`~abm.biology.rules.tcells.TRANSITIONS` order, death last) and whether it divides.  A state with no
+    rule at all (the new branches switched off) is left out, so its pool draws nothing."""
+    fates: list[list[tuple[str, int]]] = []
+    divides: list[bool] = []
+    for key in t.CODES:
+        has = lambda b, key=key: (("tcells", key, b) in rules.rules or ("tcells", "*", b) in rules.rules)  # noqa: E731
+        moves = [(b, t.CODES[b[3:]]) for b in t.TRANSITIONS if ("tcells", key, b) in rules.rules]
+        fates.append([*moves, ("death", -1)] if moves or has("death") else [])
+        divides.append(has("divide"))
+    return fates, divides
+
+
 def step_blood(model, s: Levels) -> dict[str, int]:
-    """Fates of circulating CD4 T cells with the same laws as on the grid, and tissue exchange."""
+    """Fates of circulating CD4 T cells with the same laws as on the grid, and tissue exchange.
+
+    Every state's fates are drawn first (state by state, :func:`blood_plan`), then the divisions, then the
+    cells returning from the tissue; a pool of the new branches draws only when its rules are on or its cells
+    came back."""
     b, rng, dt = model.blood, model.rngs.blood, model.dt_h
     total = max(b.total, 1)
-    sig = Signals(s, fractions={"th17": b.th17 / total, "treg": b.treg / total},
+    sig = Signals(s, fractions={"th17": b.th17 / total, "treg": b.foxp3 / total},
                   proliferation_factor=model.proliferation_factor,
                   disease_scale=model.disease_scale)
     rate = lambda state, behaviour: float(model.rules.rate("tcells", state, behaviour, sig))  # noqa: E731
-    to_treg, to_th17, n_die = binomial_fates(
-        b.naive, [rate("naive", "to:treg"), rate("naive", "to:th17"), rate("naive", "death")], dt, rng)
-    s2t, s_die = binomial_fates(b.th17, [rate("th17", "to:treg"), rate("th17", "death")], dt, rng)
-    t2s, r_die = binomial_fates(b.treg, [rate("treg", "to:th17"), rate("treg", "death")], dt, rng)
-    s_born = rng.binomial(b.th17, float(prob(rate("th17", "divide"), dt)))
-    r_born = rng.binomial(b.treg, float(prob(rate("treg", "divide"), dt)))
-    b.naive = int(b.naive - to_treg - to_th17 - n_die)
-    b.th17 = int(b.th17 + to_th17 + t2s + s_born - s2t - s_die)
-    b.treg = int(b.treg + to_treg + s2t + r_born - t2s - r_die)
+    fates, divides = blood_plan(model.rules)
+    keys = list(t.CODES)
+    counts = b.counts()
+    change = [0] * len(keys)
+    for code, plan in enumerate(fates):
+        if not plan:
+            continue
+        moved = binomial_fates(counts[code], [rate(keys[code], behaviour) for behaviour, _ in plan], dt, rng)
+        for (_, target), k in zip(plan, moved, strict=True):
+            change[code] -= int(k)
+            if target >= 0:
+                change[target] += int(k)
+    for code, divides_here in enumerate(divides):
+        if divides_here:
+            change[code] += int(rng.binomial(counts[code], float(prob(rate(keys[code], "divide"), dt))))
     # cells returning from the tissue
     w = model.bio.trafficking.tissue_to_blood_weight
     back = model.take_egress()
-    b.naive += int(rng.binomial(back[t.NAIVE], w))
-    b.th17 += int(rng.binomial(back[t.TH17], w))
-    b.treg += int(rng.binomial(back[t.TREG], w))
+    for code in range(len(keys)):
+        if code in (t.NAIVE, t.TH17, t.TREG) or back[code]:
+            change[code] += int(rng.binomial(back[code], w))
+    for code, key in enumerate(keys):
+        setattr(b, key, int(counts[code] + change[code]))
     # homeostasis keeps the circulating CD4 count at its set point (IL-7-driven replenishment of
     # naive cells; Surh CD & Sprent J 2008 Immunity): the pool is topped up with naive cells
     b.naive += max(model.bio.systemic.pool_cells - b.total, 0)
@@ -202,18 +241,27 @@ def draw_ingress_states(model, k: int) -> np.ndarray:
     """States of ``k`` CD4 T cells entering the tissue from blood (Th17 home preferentially,
     Hirota K 2007 J Exp Med); the blood pool loses their weighted share."""
     b = model.blood
-    bias = model.bio.trafficking.th17_homing_bias
-    weights = np.array([b.naive, b.th17 * bias, b.treg], float)
+    weights = ingress_weights(model)
     if k == 0:
         return np.zeros(0, np.int8)
     if weights.sum() == 0:  # an emptied pool: recruits are fresh naive cells
         return np.full(k, t.NAIVE, np.int8)
-    states = model.rngs.traffic.choice(3, size=k, p=weights / weights.sum()).astype(np.int8)
+    states = model.rngs.traffic.choice(weights.size, size=k, p=weights / weights.sum()).astype(np.int8)
     w = model.bio.trafficking.tissue_to_blood_weight
-    for state, name in ((t.NAIVE, "naive"), (t.TH17, "th17"), (t.TREG, "treg")):
-        leave = model.rngs.traffic.binomial(int((states == state).sum()), w)
-        setattr(b, name, max(getattr(b, name) - leave, 0))
+    for state, name in enumerate(t.CODES):
+        n = int((states == state).sum())
+        if state in (t.NAIVE, t.TH17, t.TREG) or n:  # the new states draw only when they are there
+            leave = model.rngs.traffic.binomial(n, w)
+            setattr(b, name, max(getattr(b, name) - leave, 0))
     return states
+
+
+def ingress_weights(model) -> np.ndarray:
+    """Relative chance of each T-cell state (code order) to enter the tissue: its blood count, Th17 weighted by
+    ``trafficking.th17_homing_bias``."""
+    weights = np.array(model.blood.counts(), float)
+    weights[t.TH17] *= model.bio.trafficking.th17_homing_bias
+    return weights
 
 
 def graph() -> nx.DiGraph:

@@ -93,6 +93,8 @@ class SecretionTable(Section):
     msc_licensed: Secretion = _rates(ido=8.0, pge2=12.0, tgfb=3.0)
     th17: Secretion = _rates(infl=1.2)
     treg: Secretion = _rates(tgfb=1.5, il10=1.0)
+    itreg: Secretion = _rates(tgfb=0.75, il10=0.5)
+    tr1: Secretion = _rates(il10=2.0, tgfb=0.5)
     m1: Secretion = _rates(il6=1.2, infl=1.0)
     m2: Secretion = _rates(il10=1.5, tgfb=1.0)
     ido_phagocyte: Secretion = _rates(ido=2.0, tgfb=0.5)
@@ -198,6 +200,22 @@ class TCells(Section):
     treg_half_life_days: float = param(
         8.5, "days", "human Treg turnover balances ~8 d doubling (Vukmanovic-Stejic M 2006 J Clin "
         "Invest)", gt=0, plausible=(5, 20))
+    itreg_foxp3_half_life_days: float = param(
+        5.0, "days", "human TGF-beta-induced Treg lose FOXP3 within days (Tran DQ 2007 Blood); their TSDR stays "
+        "methylated (Floess S 2007 PLoS Biol); value assumption (branches.treg_commitment)", gt=0,
+        plausible=(2.0, 14.0))
+    itreg_commitment_per_h: float = param(
+        0.006, "1/h", "induced Treg that keep the inducing signal become committed (TSDR demethylated; Floess S "
+        "2007 PLoS Biol; MSC induce demethylation: Khosravi M 2018 Stem Cell Res Ther); ~1 week under full "
+        "TGF-beta: assumption", ge=0, plausible=(0.001, 0.02))
+    th17_to_tr1_per_h: float = param(
+        0.002, "1/h", "Th17 turn into IL-10+ FOXP3- Tr1 as inflammation resolves (Gagliani N 2015 Nature); rate "
+        "assumption (the first chapter's Th17 -> Treg rate)", ge=0, plausible=(0.0, 0.008))
+    kynurenine_tr1_boost: float = param(
+        1.0, "x", "AhR ligands (kynurenine) raise Tr1 differentiation (Gandhi R 2010 Nat Immunol); size "
+        "assumption", ge=0, plausible=(0.0, 3.0))
+    tr1_half_life_days: float = param(
+        8.0, "days", "assumption: Tr1 turn over as effector/memory CD4 do", gt=0, plausible=(3.0, 20.0))
     motility_um2_per_min: float = param(
         60.0, "um2/min", "T-cell motility coefficient in lymphoid tissue (Miller MJ 2002 Science)", ge=0,
             plausible=(20, 120))
@@ -501,6 +519,19 @@ class Relay(Section):
         "nodes, spleen and liver)", ge=0, le=1, plausible=(0.01, 0.3))
 
 
+class Branches(Section):
+    """Switches of the rule table's alternative rows (its ``when`` column): each turns on a branch of the
+    biology and turns off the first chapter's rule it corrects.  All off = the first chapter's model."""
+
+    treg_commitment: bool = param(
+        False, "-", "assumption: a switch; on: naive T cells become unstable induced Treg (iTreg: lose FOXP3 in "
+        "days, IL-6 turns them to Th17), committed (stable) Treg only when the signal persists (Tran DQ 2007 "
+        "Blood; Floess S 2007 PLoS Biol); off: TGF-beta-induced Treg are stable at once")
+    tr1: bool = param(
+        False, "-", "assumption: a switch; on: Th17 turn into IL-10+ FOXP3- Tr1, not counted as Treg (Gagliani N "
+        "2015 Nature); off: Th17 turn into Treg")
+
+
 class Biology(Section):
     """All biological parameters, grouped by the module whose rules use them."""
 
@@ -523,3 +554,4 @@ class Biology(Section):
     damage: Damage = Field(default_factory=Damage)
     plasma: Plasma = Field(default_factory=Plasma)
     relay: Relay = Field(default_factory=Relay)
+    branches: Branches = Field(default_factory=Branches)

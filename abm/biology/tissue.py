@@ -10,7 +10,7 @@ import numpy as np
 
 from abm.biology import cells
 from abm.biology.parameters import MEDIATORS
-from abm.biology.rules import macrophages, tcells
+from abm.biology.rules import macrophages
 from abm.engine.hazards import per_h
 
 
@@ -26,8 +26,7 @@ def populate(model) -> None:
         x, y = space.random_free(int(round(density * voxels)), rng)
         space.claim(x, y)
         if pop is model.tcells:
-            shares = np.zeros(len(cells.TCELLS.states))
-            shares[[tcells.NAIVE, tcells.TH17, tcells.TREG]] = [b.naive, b.th17, b.treg]
+            shares = np.array(b.counts(), float)
             state = rng.choice(shares.size, size=x.size, p=shares / shares.sum()).astype(np.int8)
         elif pop is model.macrophages:
             m2 = rng.random(x.size) < 1.0 - model.bio.macrophages.initial_m1_fraction

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from abm.biology.disease import Disease
 from abm.biology.parameters import Biology
+from abm.biology.patient import Patient
 from abm.biology.treatment import Treatment
 from abm.config.names import RunName
 from abm.params import Section, param
@@ -74,17 +75,6 @@ class Tissue(Section):
 
 SETTLED_RELAX_DAYS = 20
 """Days a settled burn-in runs after its fast-forward (``abm.burn_in.RELAX_DAYS``)."""
-
-
-class Patient(Section):
-    """The patient."""
-
-    body_weight_kg: float = param(60.0, "kg", "adult; a child may be 10-40 kg", gt=0, le=300)
-    host_cytotoxicity: float = param(
-        1.0, "x", "cytotoxic (NK/CD8) activity of the patient's blood against infused MSC, relative to the "
-        "reference patient the MSC survival half-life describes: responders' cells killed MSC, non-responders' "
-        "barely did (Galleu A 2017 Sci Transl Med); range: assumption (a four-fold spread either way)",
-        ge=0, le=10, plausible=(0.25, 4.0))
 
 
 class Scenario(Section):

@@ -25,12 +25,12 @@ def test_population_has_position_state_markers_and_columns(ct):
 
 
 def test_rule_state_codes_come_from_the_table():
-    assert (tcells.NAIVE, tcells.TH17, tcells.TREG) == (0, 1, 2)
+    assert (tcells.NAIVE, tcells.TH17, tcells.TREG, tcells.ITREG, tcells.TR1) == (0, 1, 2, 3, 4)
     assert cells.MACROPHAGES.codes("m1", "m2") == (macrophages.M1, macrophages.M2)
     assert cells.BCELLS.codes("b", "plasma") == (bcells.B, bcells.PLASMA)
     assert cells.MSC.codes("resting", "licensed", "apoptotic") == (msc.RESTING, msc.LICENSED, msc.APOPTOTIC)
-    with pytest.raises(KeyError, match="tcells has no state 'tr1'"):
-        cells.TCELLS.code("tr1")
+    with pytest.raises(KeyError, match="tcells has no state 'th2'"):
+        cells.TCELLS.code("th2")
 
 
 def test_every_secretion_row_names_an_entry_of_the_parameter_table_and_a_source():

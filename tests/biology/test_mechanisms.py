@@ -12,7 +12,7 @@ import pytest
 
 from abm.biology import mechanisms as mech
 from abm.biology.levels import Levels
-from abm.biology.parameters import MEDIATORS, Biology
+from abm.biology.parameters import MEDIATORS, Biology, Branches
 from abm.biology.rules import evaluate, grammar
 from abm.biology.rules.custom import Signals
 from abm.biology.treatment import Blockades
@@ -54,7 +54,9 @@ def test_every_acts_edge_names_a_source_and_existing_parameters(graph):
 
 def test_signs_agree_with_the_evaluated_rates(graph):
     """Raising a mediator raises the rate of every rule it promotes and lowers every rule it opposes."""
-    rs = evaluate.RuleSet(Biology(), validate_dict({}).disease)
+    disease = validate_dict({}).disease
+    every_branch = Biology(branches={key: True for key in Branches.model_fields})
+    sets = [evaluate.RuleSet(bio, disease) for bio in (Biology(), every_branch)]  # each rule where it holds
     by_name = {r.name: r for r in grammar.rules()}
     checked = 0
     for u, _, d in graph.edges(data=True):
@@ -66,6 +68,7 @@ def test_signs_agree_with_the_evaluated_rates(graph):
         levels[u] = rising
         sig = Signals(Levels(**levels), contacts=0.0, markers={"ido_pos": np.zeros(rising.size, bool)},
                       fractions={"th17": 0.02, "treg": 0.05})
+        rs = next(s for s in sets if (rule.cell_type, rule.state, rule.behaviour) in s.rules)
         rates = np.broadcast_to(rs.rate(rule.cell_type, rule.state, rule.behaviour, sig), rising.shape)
         steps = np.diff(rates)
         if d["sign"] == mech.PROMOTES:
@@ -118,7 +121,10 @@ def test_a_new_row_is_in_the_hazards_the_registry_and_the_docs(table_with_a_new_
     ("tcells,naive,to:treg,il99,increases,tcells.kynurenine_treg_boost,a,b,x\n", "signal 'il99'"),
     ("tcells,naive,to:treg,il10,increases,tcells.kynurenine_treg_boost,tcells.il10_half_max,tcells.il10_hill,\n",
      "names its source"),
-    ("tcells,naive,to:tr1,,rate,tcells.treg_induction_per_h,,,x\n", "behaviour 'to:tr1'"),
+    ("tcells,naive,to:th2,,rate,tcells.treg_induction_per_h,,,x\n", "behaviour 'to:th2'"),
+    ("tcells,tr1,to:naive,,rate,tcells.treg_induction_per_h,,,x,branches.nope\n", "when 'branches.nope'"),
+    ("tcells,naive,to:treg,il10,increases,tcells.kynurenine_treg_boost,tcells.il10_half_max,tcells.il10_hill,x,"
+     "branches.tr1\n", "'when' belongs on the rule's rate row"),
     ("tcells,memory,to:treg,,rate,tcells.treg_induction_per_h,,,x\n", "state 'memory'"),
     ("tcells,naive,to:treg,il10,increases,,tcells.il10_half_max,tcells.il10_hill,x\n", "needs its size"),
     ("tcells,naive,to:treg,il10,custom,,,,x\n", "custom term 'il10' is not registered"),

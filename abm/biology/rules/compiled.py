@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from abm.biology import compartments
 from abm.biology.cells import BCELLS, MACROPHAGES, TCELLS
 from abm.biology.rules import bcells, macrophages, tcells
 from abm.biology.rules.program import Program, build, by_state, evaluate, sense
@@ -18,7 +19,12 @@ from abm.engine import kernels
 from abm.engine.hazards import per_h
 from abm.engine.jit import njit
 
-T_BEHAVIOURS = ("to:treg", "to:th17", "death", "egress", "divide")
+T_BEHAVIOURS = (*tcells.FATES, "divide")
+"""The T-cell program's behaviours: the competing fates in draw order, then division."""
+_T_FATES = len(tcells.FATES)
+_T_DIVIDE = T_BEHAVIOURS.index("divide")
+_FATE_TARGET = np.array([-1] + [tcells.FATE_TARGET.get(code, -1) for code in range(1, _T_FATES + 1)], np.int64)
+"""Fate code -> the state it leads to (-1: none; death and egress remove the cell)."""
 M_BEHAVIOURS = ("to:m2", "to:m1", "lose:ido_pos", "death")
 B_BEHAVIOURS = ("to:plasma", "death")
 _NO_RUNTIME = np.ones(2)
@@ -48,39 +54,34 @@ def _hazards(prog, n_behaviours, n_states, state, signals, fraction_th17, fracti
 
 @njit
 def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_x, reflect_y, pad, prog,
-                  runtime, dt, rng, egress):
+                  runtime, dt, rng, egress, fate_target, induced):
     n = x.size
     treg = 0
     th17 = 0
     for i in range(n):
-        if state[i] == 2:
+        if state[i] == 2 or state[i] == 3:  # committed and induced Treg compete for IL-2
             treg += 1
         elif state[i] == 1:
             th17 += 1
     n_cd4 = max(n, 1)
     f_treg, f_th17 = treg / n_cd4, th17 / n_cd4
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
-    hazards = _hazards(prog, 5, 3, state, signals, f_th17, f_treg, runtime)
-    fate = kernels.competing_fates(hazards[:4], dt, rng)
-    divides = kernels.bernoulli(hazards[4], dt, rng)
+    hazards = _hazards(prog, fate_target.size, 5, state, signals, f_th17, f_treg, runtime)
+    fate = kernels.competing_fates(hazards[:fate_target.size - 1], dt, rng)
+    divides = kernels.bernoulli(hazards[fate_target.size - 1], dt, rng)
     leaving = np.zeros(n, np.bool_)
-    n_treg = 0
-    n_th17 = 0
     n_mothers = 0
     for i in range(n):
         f = fate[i]
         if f != 0:
             divides[i] = False
+            induced[f] += 1
         if f == 4:
             egress[state[i]] += 1
         if f == 3 or f == 4:
             leaving[i] = True
-        elif f == 1:
-            state[i] = 2
-            n_treg += 1
-        elif f == 2:
-            state[i] = 1
-            n_th17 += 1
+        elif f != 0:
+            state[i] = fate_target[f]
         age_h[i] += dt
         if divides[i]:
             n_mothers += 1
@@ -93,7 +94,7 @@ def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_
     won, dx, dy = kernels.daughter_sites(x[mothers], y[mothers], occupied, seen, reflect_x, reflect_y, pad, rng)
     daughter_state = state[mothers[won]].copy()
     keep = _free_and_compact(leaving, x, y, state, age_h, occupied)
-    return keep.size, dx, dy, daughter_state, n_treg, n_th17
+    return keep.size, dx, dy, daughter_state
 
 
 def tcells_step(model) -> dict[str, int]:
@@ -102,15 +103,19 @@ def tcells_step(model) -> dict[str, int]:
     if pop.n == 0:
         return {}
     sp = model.space
-    egress = np.zeros(3, np.int64)
-    m, dx, dy, dstate, n_treg, n_th17 = _tcell_kernel(
+    egress = np.zeros(tcells.N_STATES, np.int64)
+    induced = np.zeros(_T_FATES + 1, np.int64)
+    m, dx, dy, dstate = _tcell_kernel(
         pop.x, pop.y, pop.state, pop.age_h, sp.fields, model.suppressor_contacts, sp.occupied, sp.seen,
         sp.reflect_x, sp.reflect_y, sp.pad, model.programs["tcells"].arrays(), model.runtime_factors(),
-        model.dt_h, model.rngs.tcells, egress)
+        model.dt_h, model.rngs.tcells, egress, _FATE_TARGET, induced)
     model.record_egress_counts(egress)
     pop.n = m
     pop.add(x=dx, y=dy, state=dstate, age_h=0.0)
-    return {"t_treg_induced": int(n_treg), "t_th17_induced": int(n_th17), "t_divisions": int(dx.size)}
+    events = {"t_treg_induced": int(induced[1]), "t_th17_induced": int(induced[2]), "t_divisions": int(dx.size)}
+    if induced[5:].any():  # the new branches' transitions (no key when they are off)
+        events.update({"t_itreg_induced": int(induced[5]), "t_tr1_induced": int(induced[6])})
+    return events
 
 
 @njit
@@ -205,9 +210,9 @@ def _count_rate(prog, b, s, signals, fraction_th17, fraction_treg, runtime, scra
 
 
 @njit
-def _blood_kernel(naive, th17, treg, levels, runtime, prog, dt, rng, back, w, pool):
-    total = max(naive + th17 + treg, 1)
-    f_th17, f_treg = th17 / total, treg / total
+def _blood_kernel(counts, levels, runtime, prog, plan_b, plan_target, plan_n, divides, dt, rng, back, w, pool):
+    total = max(counts.sum(), 1)
+    f_th17, f_treg = counts[1] / total, (counts[2] + counts[3]) / total
     signals = np.zeros((levels.size + 2, 1))
     signals[: levels.size, 0] = levels
     scratch = np.zeros(1)
@@ -215,57 +220,86 @@ def _blood_kernel(naive, th17, treg, levels, runtime, prog, dt, rng, back, w, po
     def r(b, s):
         return _count_rate(prog, b, s, signals, f_th17, f_treg, runtime, scratch)
 
-    to_treg, to_th17, n_die = kernels.binomial_fates(naive, np.array([r(0, 0), r(1, 0), r(2, 0)]), dt, rng)
-    s2t, s_die = kernels.binomial_fates(th17, np.array([r(0, 1), r(2, 1)]), dt, rng)
-    t2s, r_die = kernels.binomial_fates(treg, np.array([r(1, 2), r(2, 2)]), dt, rng)
-    s_born = rng.binomial(th17, -np.expm1(-r(4, 1) * dt))
-    r_born = rng.binomial(treg, -np.expm1(-r(4, 2) * dt))
-    new_naive = naive - to_treg - to_th17 - n_die
-    new_th17 = th17 + to_th17 + t2s + s_born - s2t - s_die
-    new_treg = treg + to_treg + s2t + r_born - t2s - r_die
-    new_naive += rng.binomial(back[0], w)
-    new_th17 += rng.binomial(back[1], w)
-    new_treg += rng.binomial(back[2], w)
-    new_naive += max(pool - (new_naive + new_th17 + new_treg), 0)
-    return new_naive, new_th17, new_treg
+    n_states = counts.size
+    change = np.zeros(n_states, np.int64)
+    for s in range(n_states):
+        nf = plan_n[s]
+        if nf == 0:
+            continue
+        rates = np.empty(nf)
+        for j in range(nf):
+            rates[j] = r(plan_b[s, j], s)
+        moved = kernels.binomial_fates(counts[s], rates, dt, rng)
+        for j in range(nf):
+            change[s] -= moved[j]
+            if plan_target[s, j] >= 0:
+                change[plan_target[s, j]] += moved[j]
+    for s in range(n_states):
+        if divides[s]:
+            change[s] += rng.binomial(counts[s], -np.expm1(-r(_T_DIVIDE, s) * dt))
+    for s in range(n_states):
+        if s < 3 or back[s] > 0:  # naive, Th17, Treg always draw (as the first chapter did)
+            change[s] += rng.binomial(back[s], w)
+    new = counts + change
+    new[0] += max(pool - new.sum(), 0)
+    return new
+
+
+def blood_plan_arrays(rules) -> tuple[np.ndarray, ...]:
+    """:func:`abm.biology.compartments.blood_plan` as arrays for :func:`_blood_kernel`: behaviour index (in
+    :data:`T_BEHAVIOURS`) and target state of each fate per state, the number of fates, division flags."""
+    fates, divides = compartments.blood_plan(rules)
+    width = max((len(f) for f in fates), default=0) or 1
+    plan_b = np.zeros((len(fates), width), np.int64)
+    plan_target = np.full((len(fates), width), -1, np.int64)
+    for s, plan in enumerate(fates):
+        for j, (behaviour, target) in enumerate(plan):
+            plan_b[s, j], plan_target[s, j] = T_BEHAVIOURS.index(behaviour), target
+    return plan_b, plan_target, np.array([len(f) for f in fates], np.int64), np.array(divides, np.bool_)
 
 
 def blood_step(model, s) -> dict[str, int]:
     """Compiled twin of :func:`abm.biology.compartments.step_blood`."""
     b = model.blood
     levels = np.array([s.ido, s.pge2, s.tgfb, s.il6, s.il10, s.infl], np.float64)
-    b.naive, b.th17, b.treg = (int(v) for v in _blood_kernel(
-        int(b.naive), int(b.th17), int(b.treg), levels, model.runtime_factors(),
-        model.programs["tcells"].arrays(), model.dt_h, model.rngs.blood, model.take_egress(),
-        float(model.bio.trafficking.tissue_to_blood_weight), int(model.bio.systemic.pool_cells)))
+    if model.blood_plan is None:
+        model.blood_plan = blood_plan_arrays(model.rules)
+    new = _blood_kernel(np.array(b.counts(), np.int64), levels, model.runtime_factors(),
+                        model.programs["tcells"].arrays(), *model.blood_plan, model.dt_h, model.rngs.blood,
+                        model.take_egress(), float(model.bio.trafficking.tissue_to_blood_weight),
+                        int(model.bio.systemic.pool_cells))
+    for key, v in zip(tcells.CODES, new, strict=True):
+        setattr(b, key, int(v))
     return {}
 
 
 @njit
 def _ingress_kernel(k, weights, w, rng):
     """Twin of the draws of :func:`abm.biology.compartments.draw_ingress_states` (``k`` > 0, weights > 0):
-    ``Generator.choice(3, k, p)`` by its cdf and uniforms, then the binomial share leaving each pool."""
+    ``Generator.choice(n, k, p)`` by its cdf and uniforms, then the binomial share leaving each pool (naive,
+    Th17 and Treg always; the new states only when some entered)."""
     p = weights / weights.sum()
     cdf = np.cumsum(p)
     cdf /= cdf[-1]
     states = np.searchsorted(cdf, rng.random(k), side="right").astype(np.int8)
-    leave = np.zeros(3, np.int64)
-    for state in range(3):
-        leave[state] = rng.binomial(np.count_nonzero(states == state), w)
+    leave = np.zeros(weights.size, np.int64)
+    for state in range(weights.size):
+        n = np.count_nonzero(states == state)
+        if state < 3 or n > 0:
+            leave[state] = rng.binomial(n, w)
     return states, leave
 
 
 def ingress_states(model, k: int) -> np.ndarray:
     """Compiled twin of :func:`abm.biology.compartments.draw_ingress_states`."""
     b = model.blood
-    bias = model.bio.trafficking.th17_homing_bias
-    weights = np.array([b.naive, b.th17 * bias, b.treg], float)
+    weights = compartments.ingress_weights(model)
     if k == 0:
         return np.zeros(0, np.int8)
     if weights.sum() == 0:
         return np.full(k, tcells.NAIVE, np.int8)
     states, leave = _ingress_kernel(k, weights, float(model.bio.trafficking.tissue_to_blood_weight),
                                     model.rngs.traffic)
-    b.naive, b.th17, b.treg = (max(int(v) - int(gone), 0) for v, gone in zip((b.naive, b.th17, b.treg), leave,
-                                                                             strict=True))
+    for key, v, gone in zip(tcells.CODES, b.counts(), leave, strict=True):
+        setattr(b, key, max(int(v) - int(gone), 0))
     return states

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from abm.biology.patient import Patient
 from abm.biology.rules.custom import CUSTOM_TERMS, Signals
 from abm.biology.rules.grammar import Row, Rule, RuleTableError, rules
 from abm.engine.hazards import hill
@@ -29,8 +30,6 @@ def parameter(biology: Any, disease: Any, path: str, patient: Any = None) -> tup
     (the default patient when none is given)."""
     head, _, key = path.partition(".")
     if head == "patient" and patient is None:
-        from abm.config.scenario import Patient  # the config layer imports the biology: import on use
-
         patient = Patient()
     owner = {"disease": disease, "patient": patient}.get(head) or getattr(biology, head, None)
     if owner is None or "." in key or key not in type(owner).model_fields:
@@ -128,7 +127,8 @@ class RuleSet:
         self.rules: dict[tuple[str, str, str], CompiledRule] = {}
         self._plans: dict[tuple[str, str], tuple[str, Any]] = {}
         for r in table if table is not None else default_rules():
-            self.rules[(r.cell_type, r.state, r.behaviour)] = CompiledRule(r, biology, disease, patient)
+            if r.holds(biology):  # a rule of a switched-off branch is not part of this model
+                self.rules[(r.cell_type, r.state, r.behaviour)] = CompiledRule(r, biology, disease, patient)
 
     def rate(self, cell_type: str, state: str, behaviour: str, signals: Signals) -> ArrayLike:
         """Hazard of ``behaviour`` for cells of ``state`` (a rule for ``*`` applies to every state);

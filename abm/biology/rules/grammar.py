@@ -24,8 +24,12 @@ state (``tcells, naive, to:treg``), and its rows say how fast it happens:
 Factors multiply in the order of the rows (the ``drives`` rows of a rule combine into one factor at
 the place of the first).  ``state`` ``*`` means every state.  Behaviours: ``to:<state>`` (a transition),
 ``divide``, ``death``, ``egress``, ``lose:<marker>``, and the MSC fates ``engulfed`` and ``cleared``.
-Parameter paths are relative to ``biology`` (``tcells.il6_half_max``), or ``disease.*``.
+Parameter paths are relative to ``biology`` (``tcells.il6_half_max``), or ``disease.*`` / ``patient.*``.
 Every row names its source: a citation, or ``assumption: <reason>``.
+
+A rate row's ``when`` makes its whole rule conditional on a switch of ``biology.branches``:
+``branches.tr1`` (the rule holds when the switch is on) or ``!branches.tr1`` (when it is off).  So the
+table holds both hypotheses of a corrected rule, each with its source, and a model uses one of them.
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ from abm.biology.parameters import MEDIATORS
 from abm.biology.rules.custom import CUSTOM_TERMS
 
 TABLE = Path(__file__).resolve().parent / "table.csv"
-COLUMNS = ("cell_type", "state", "behaviour", "signal", "effect", "max", "half_max", "hill", "source")
+COLUMNS = ("cell_type", "state", "behaviour", "signal", "effect", "max", "half_max", "hill", "source", "when")
+SWITCH_SECTION = "branches"
+"""The section of ``biology`` whose switches ``when`` names."""
 RATE_EFFECTS = ("rate", "half-life", "mean-time")
 TERM_EFFECTS = ("requires", "increases", "decreases", "blocks", "drives", "custom")
 CHANNELS = ("contact",)
@@ -70,6 +76,8 @@ class Row:
     half_max: str
     hill: str
     source: str
+    when: str = ""
+    """Condition of the rule on a switch (rate rows only): ``branches.<key>``, ``!branches.<key>`` or empty."""
 
     @property
     def rule(self) -> str:
@@ -101,6 +109,25 @@ class Rule:
     @property
     def name(self) -> str:
         return self.rate.rule
+
+    @property
+    def when(self) -> str:
+        """The switch condition of the rule (its rate row's ``when``)."""
+        return self.rate.when
+
+    def holds(self, biology) -> bool:
+        """Whether the rule is part of a model with these biology parameters (its switch condition)."""
+        if not self.when:
+            return True
+        negated = self.when.startswith("!")
+        key = self.when.lstrip("!").partition(".")[2]
+        return bool(getattr(getattr(biology, SWITCH_SECTION), key)) != negated
+
+
+def _switches() -> tuple[str, ...]:
+    from abm.biology.parameters import Branches
+
+    return tuple(Branches.model_fields)
 
 
 def read_rows(path: Path = TABLE) -> list[Row]:
@@ -141,6 +168,14 @@ def check_rows(rows: list[Row], origin: str = "rule table") -> None:
                                  f"{', '.join(EXTRA_BEHAVIOURS)}")
         if not r.source:
             raise RuleTableError(f"{where}: every row names its source (a citation or 'assumption: <reason>')")
+        if r.when:
+            head, _, key = r.when.lstrip("!").partition(".")
+            if not r.is_rate:
+                raise RuleTableError(f"{where}: 'when' belongs on the rule's rate row (it conditions the whole rule)")
+            if head != SWITCH_SECTION or key not in _switches():
+                raise RuleTableError(f"{where}: when {r.when!r}: use {SWITCH_SECTION}.<switch> or "
+                                     f"!{SWITCH_SECTION}.<switch> with a switch of biology.{SWITCH_SECTION} "
+                                     f"({', '.join(_switches())})")
         if r.is_rate:
             if r.effect not in RATE_EFFECTS or not r.max or r.half_max or r.hill:
                 raise RuleTableError(f"{where}: a rate row (no signal) has effect {' / '.join(RATE_EFFECTS)} and "

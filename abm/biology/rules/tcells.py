@@ -11,8 +11,23 @@ from abm.biology.cells import TCELLS
 from abm.biology.rules.custom import Signals
 from abm.engine.hazards import competing_fates, prob
 
-NAIVE, TH17, TREG = TCELLS.codes("naive", "th17", "treg")
+NAIVE, TH17, TREG, ITREG, TR1 = TCELLS.codes("naive", "th17", "treg", "itreg", "tr1")
 CODES = {s.key: i for i, s in enumerate(TCELLS.states)}
+N_STATES = len(TCELLS.states)
+FOXP3 = (TREG, ITREG)
+"""States counted as Treg (CD25+FOXP3+) in blood and tissue percentages; Tr1 are FOXP3- and are not."""
+TRANSITIONS = ("to:treg", "to:th17", "to:itreg", "to:tr1", "to:naive")
+"""State changes of a T cell, in the order of the competing fates (after death and egress come the new
+branches' ones, so a model without them draws exactly as the first chapter's did)."""
+FATES = ("to:treg", "to:th17", "death", "egress", "to:itreg", "to:tr1", "to:naive")
+"""The competing fates of a tissue T cell, in draw order (fate code = index + 1)."""
+FATE_TARGET = {1: TREG, 2: TH17, 5: ITREG, 6: TR1, 7: NAIVE}
+"""Fate code -> the state it leads to."""
+
+
+def treg_fraction(state) -> float:
+    """Share of FOXP3+ cells (committed and induced Treg) among the cells (IL-2 competition)."""
+    return float(((state == TREG) | (state == ITREG)).sum()) / max(len(state), 1)
 
 
 def step_tissue(model) -> dict[str, int]:
@@ -29,19 +44,21 @@ def step_tissue(model) -> dict[str, int]:
     n_cd4 = max(n, 1)
     masks = {key: state == code for key, code in CODES.items()}
     sig = Signals(s, contacts=model.suppressor_contacts[pop.x, pop.y],
-                  fractions={"treg": masks["treg"].sum() / n_cd4, "th17": masks["th17"].sum() / n_cd4},
+                  fractions={"treg": (masks["treg"].sum() + masks["itreg"].sum()) / n_cd4,
+                             "th17": masks["th17"].sum() / n_cd4},
                   proliferation_factor=model.proliferation_factor,
                   disease_scale=model.disease_scale)
     hazard = lambda behaviour: model.rules.hazard("tcells", behaviour, sig, state, CODES, masks)  # noqa: E731
-    fate = competing_fates([hazard("to:treg"), hazard("to:th17"), hazard("death"), hazard("egress")], n, dt, rng)
+    fate = competing_fates([hazard(b) for b in FATES], n, dt, rng)
     # divisions are decided on the pre-step state, independently of fate changes
     divide_rate = hazard("divide")
     divides = (rng.random(n) < prob(divide_rate, dt)) & (fate == 0)
 
     leaving = (fate == 3) | (fate == 4)
     model.record_egress(state[fate == 4])
-    state[fate == 1] = TREG
-    state[fate == 2] = TH17
+    changed = {code: fate == code for code in FATE_TARGET}
+    for code, target in FATE_TARGET.items():
+        state[changed[code]] = target
     pop.age_h += dt
     mothers = np.flatnonzero(divides)
     won, dx, dy = model.space.daughter_sites(pop.x[mothers], pop.y[mothers], rng)
@@ -49,5 +66,8 @@ def step_tissue(model) -> dict[str, int]:
     model.space.release(pop.x[leaving], pop.y[leaving])
     pop.remove(leaving)
     pop.add(x=dx, y=dy, state=daughter_state, age_h=0.0)
-    return {"t_treg_induced": int((fate == 1).sum()), "t_th17_induced": int((fate == 2).sum()),
-            "t_divisions": int(won.size)}
+    events = {"t_treg_induced": int((fate == 1).sum()), "t_th17_induced": int((fate == 2).sum()),
+              "t_divisions": int(won.size)}
+    if (fate >= 5).any():  # the new branches' transitions (no key when they are off)
+        events.update({"t_itreg_induced": int((fate == 5).sum()), "t_tr1_induced": int((fate == 6).sum())})
+    return events

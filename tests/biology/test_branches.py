@@ -1,0 +1,95 @@
+"""The rule table's switched branches (biology.branches): induced vs committed Treg, Th17 -> Tr1.  Each
+new rule's direction in isolation, the first chapter's rules switched off where a branch corrects them, and
+both engines alike with the branches on."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from abm.biology.levels import Levels
+from abm.biology.parameters import MEDIATORS, Biology
+from abm.biology.rules.custom import Signals
+from abm.biology.rules.evaluate import RuleSet
+from abm.config import validate_dict
+from abm.engine import jit
+from abm.model import MSCModel
+
+ON = Biology(branches={"treg_commitment": True, "tr1": True})
+
+
+def _rules(bio: Biology = ON) -> RuleSet:
+    return RuleSet(bio, validate_dict({}).disease)
+
+
+def _signals(**levels: float) -> Signals:
+    base = {m: 0.0 for m in MEDIATORS}
+    base.update(levels)
+    return Signals(Levels(**base), fractions={"th17": 0.02, "treg": 0.05})
+
+
+def test_the_branches_replace_the_rules_they_correct():
+    off, on = _rules(Biology()), _rules()
+    for key in (("tcells", "naive", "to:treg"), ("tcells", "th17", "to:treg"), ("tcells", "treg", "to:th17")):
+        assert key in off.rules and key not in on.rules
+    for key in (("tcells", "naive", "to:itreg"), ("tcells", "itreg", "to:treg"), ("tcells", "itreg", "to:naive"),
+                ("tcells", "itreg", "to:th17"), ("tcells", "th17", "to:tr1"), ("tcells", "tr1", "death")):
+        assert key in on.rules and key not in off.rules
+
+
+def test_committed_treg_survive_il6_where_induced_treg_turn_th17():
+    rs = _rules()
+    il6 = _signals(il6=5.0)
+    assert float(rs.rate("tcells", "itreg", "to:th17", il6)) > 0.0
+    assert float(rs.rate("tcells", "treg", "to:th17", il6)) == 0.0
+    assert float(rs.rate("tcells", "itreg", "to:th17", _signals())) == 0.0  # no IL-6, no reprogramming
+
+
+def test_induced_treg_commit_only_while_tgfb_persists_and_lose_foxp3_with_their_half_life():
+    rs = _rules()
+    assert float(rs.rate("tcells", "itreg", "to:treg", _signals())) == 0.0
+    assert float(rs.rate("tcells", "itreg", "to:treg", _signals(tgfb=3.0))) > 0.0
+    want = math.log(2) / (ON.tcells.itreg_foxp3_half_life_days * 24)
+    assert float(rs.rate("tcells", "itreg", "to:naive", _signals(tgfb=3.0))) == pytest.approx(want)
+
+
+def test_th17_turn_tr1_only_with_tgfb_more_with_kynurenine_and_not_under_il6():
+    rs = _rules()
+    rate = lambda **lv: float(rs.rate("tcells", "th17", "to:tr1", _signals(**lv)))  # noqa: E731
+    assert rate() == 0.0 < rate(tgfb=2.0) < rate(tgfb=2.0, ido=2.0)
+    assert rate(tgfb=2.0, il6=50.0) < 0.05 * rate(tgfb=2.0)
+
+
+def _branched(engine: str, monkeypatch, seed: int = 3):
+    monkeypatch.setenv("ABM_ENGINE", engine)
+    cfg = validate_dict({"tissue": {"width_voxels": 40, "height_voxels": 40},
+                         "simulation": {"burn_in_days": 20, "days": 10},
+                         "biology": {"branches": {"treg_commitment": True, "tr1": True}}})
+    model = MSCModel(cfg, rng=seed)
+    for _ in range(round(30 * 24 / model.dt_h)):
+        model.step()
+    return model
+
+
+def test_with_the_branches_on_the_new_states_fill_and_the_pools_stay_whole(monkeypatch):
+    model = _branched("compiled" if jit.numba_available() else "numpy", monkeypatch)
+    b = model.blood
+    assert b.itreg > 0 and b.tr1 > 0
+    assert min(b.counts()) >= 0 and b.total >= model.bio.systemic.pool_cells
+    states = np.bincount(model.tcells.state, minlength=5)
+    assert states[3] > 0  # induced Treg in the tissue
+    from abm.record import snapshot
+
+    row = snapshot(model, model.events)
+    assert row["blood_treg_pct_cd4"] == pytest.approx(100.0 * (b.treg + b.itreg) / b.total)  # Tr1 are FOXP3-
+
+
+def test_both_engines_draw_the_branches_alike(monkeypatch):
+    if not jit.numba_available():
+        pytest.skip("numba is not installed")
+    a, b = _branched("numpy", monkeypatch), _branched("compiled", monkeypatch)
+    assert a.blood.counts() == b.blood.counts()
+    np.testing.assert_array_equal(a.tcells.state, b.tcells.state)
+    np.testing.assert_array_equal(a.tcells.x, b.tcells.x)
