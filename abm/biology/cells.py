@@ -124,6 +124,8 @@ BCELLS = CellType("bcells", "B cell", (
     CellState("b", "B cell", "#8c564b", "tissue_b", None, "naive/activated B cell", "B"),
     CellState("plasma", "plasma cell", "#e377c2", "tissue_plasma", None,
               "antibody-secreting cell; feeds the autoantibody index, secretes no field"),
+    CellState("breg", "regulatory B cell", "#c49c94", "tissue_breg", "breg",
+              "IL-10+ CD24hiCD38hi regulatory B cells (Rosser EC & Mauri C 2015 Immunity)", short="Breg"),
 ), columns={"age_h": np.float64}, app_size=6.0)
 
 MSC = CellType("msc", "MSC", (

@@ -95,6 +95,7 @@ class SecretionTable(Section):
     treg: Secretion = _rates(tgfb=1.5, il10=1.0)
     itreg: Secretion = _rates(tgfb=0.75, il10=0.5)
     tr1: Secretion = _rates(il10=2.0, tgfb=0.5)
+    breg: Secretion = _rates(il10=1.0)
     m1: Secretion = _rates(il6=1.2, infl=1.0)
     m2: Secretion = _rates(il10=1.5, tgfb=1.0)
     ido_phagocyte: Secretion = _rates(ido=2.0, tgfb=0.5)
@@ -287,6 +288,14 @@ class BCells(Section):
         30.0, "days", "mix of short- and long-lived plasma cells (Slifka MK 1998 Immunity); assumption",
         gt=0, plausible=(5, 120))
     b_half_life_days: float = param(40.0, "days", "assumption: mature B-cell turnover weeks", gt=0, plausible=(20, 100))
+    breg_induction_per_h: float = param(
+        0.002, "1/h", "MSC induce IL-10+ CD24hiCD38hi regulatory B cells (Franquesa M 2015 Stem Cells), with "
+        "TGF-beta and away from inflammation (Luk F 2017 Front Immunol); rate assumption (branches.breg)", ge=0,
+        plausible=(0.0005, 0.008))
+    ido_inhibition_max: float = param(
+        0.8, "fraction", "licensed MSC inhibit plasmablast formation through IDO (tryptophan depletion) in the "
+        "inflamed state (Luk F 2017 Front Immunol); size assumption (branches.b_ido_brake)", ge=0, le=1,
+        plausible=(0.4, 1.0))
     antibody_per_plasma_per_day: float = param(
         1.0, "index/plasma cell/day", "assumption: arbitrary index scale", ge=0, plausible=(0.5, 2.0))
     antibody_half_life_days: float = param(
@@ -295,8 +304,12 @@ class BCells(Section):
         30.0, "um2/min", "B cells move more slowly than T cells (Miller MJ 2002 Science)", ge=0, plausible=(10, 60))
     infl_half_max: float = half_max("infl", "B cells")
     pge2_half_max: float = half_max("pge2", "B cells")
+    ido_half_max: float = half_max("ido", "B cells")
+    tgfb_half_max: float = half_max("tgfb", "B cells")
     infl_hill: float = hill_power("infl", "B cells")
     pge2_hill: float = hill_power("pge2", "B cells")
+    ido_hill: float = hill_power("ido", "B cells")
+    tgfb_hill: float = hill_power("tgfb", "B cells")
     contact_hill: float = hill_power("suppressor contact", "B cells")
 
 
@@ -530,6 +543,13 @@ class Branches(Section):
     tr1: bool = param(
         False, "-", "assumption: a switch; on: Th17 turn into IL-10+ FOXP3- Tr1, not counted as Treg (Gagliani N "
         "2015 Nature); off: Th17 turn into Treg")
+    breg: bool = param(
+        False, "-", "assumption: a switch; on: B cells become IL-10+ regulatory B cells under TGF-beta away from "
+        "inflammation (Franquesa M 2015 Stem Cells; Luk F 2017 Front Immunol)")
+    b_ido_brake: bool = param(
+        False, "-", "assumption: a switch; on: IDO (tryptophan depletion), not PGE2, is the MSC brake on "
+        "plasma-cell differentiation in the inflamed state (Luk F 2017 Front Immunol); off: PGE2 (Corcione A "
+        "2006 Blood)")
 
 
 class Biology(Section):

@@ -93,3 +93,37 @@ def test_both_engines_draw_the_branches_alike(monkeypatch):
     assert a.blood.counts() == b.blood.counts()
     np.testing.assert_array_equal(a.tcells.state, b.tcells.state)
     np.testing.assert_array_equal(a.tcells.x, b.tcells.x)
+
+
+def test_ido_not_pge2_brakes_plasma_cells_when_the_ido_brake_is_on():
+    legacy, braked = _rules(Biology()), _rules(Biology(branches={"b_ido_brake": True}))
+    inflamed = {"infl": 2.0}
+    rate = lambda rs, **lv: float(rs.rate("bcells", "b", "to:plasma", _signals(**inflamed, **lv)))  # noqa: E731
+    assert rate(braked, ido=5.0) < 0.5 * rate(braked)
+    assert rate(braked, pge2=5.0) == pytest.approx(rate(braked))
+    assert rate(legacy, pge2=5.0) < 0.5 * rate(legacy) and rate(legacy, ido=5.0) == pytest.approx(rate(legacy))
+
+
+def test_b_cells_become_breg_with_tgfb_and_not_when_inflamed():
+    rs = _rules(Biology(branches={"breg": True}))
+    rate = lambda **lv: float(rs.rate("bcells", "b", "to:breg", _signals(**lv)))  # noqa: E731
+    assert rate() == 0.0 < rate(tgfb=2.0)
+    assert rate(tgfb=2.0, infl=20.0) < 0.1 * rate(tgfb=2.0)
+    assert ("bcells", "b", "to:breg") not in _rules(Biology()).rules
+
+
+def test_both_engines_draw_the_b_cell_branches_alike(monkeypatch):
+    if not jit.numba_available():
+        pytest.skip("numba is not installed")
+    out = []
+    for engine in ("numpy", "compiled"):
+        monkeypatch.setenv("ABM_ENGINE", engine)
+        cfg = validate_dict({"tissue": {"width_voxels": 40, "height_voxels": 40},
+                             "simulation": {"burn_in_days": 20, "days": 10}, "disease": {"preset": "healthy"},
+                             "biology": {"branches": {"breg": True, "b_ido_brake": True}}})
+        model = MSCModel(cfg, rng=4)
+        for _ in range(round(20 * 24 / model.dt_h)):
+            model.step()
+        out.append((model.bcells.state.copy(), model.autoantibody))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    assert out[0][1] == out[1][1] and (out[0][0] == 2).any()  # some Breg formed

@@ -7,8 +7,11 @@ from abm.biology.cells import BCELLS
 from abm.biology.rules.custom import Signals
 from abm.engine.hazards import competing_fates, per_h
 
-B, PLASMA = BCELLS.codes("b", "plasma")
+B, PLASMA, BREG = BCELLS.codes("b", "plasma", "breg")
 CODES = {s.key: i for i, s in enumerate(BCELLS.states)}
+FATES = ("to:plasma", "death", "to:breg")
+"""The competing fates of a B cell in draw order (fate code = index + 1; Breg last, so a model without the
+branch draws as the first chapter's did)."""
 
 
 def step_tissue(model) -> dict[str, int]:
@@ -19,9 +22,10 @@ def step_tissue(model) -> dict[str, int]:
         sig = Signals(model.levels_at(pop), contacts=model.suppressor_contacts[pop.x, pop.y],
                       proliferation_factor=model.proliferation_factor,
                   disease_scale=model.disease_scale)
-        fate = competing_fates([model.rules.hazard("bcells", b, sig, pop.state, CODES) for b in ("to:plasma", "death")],
+        fate = competing_fates([model.rules.hazard("bcells", b, sig, pop.state, CODES) for b in FATES],
                                pop.n, dt, rng)
         pop.state[fate == 1] = PLASMA
+        pop.state[fate == 3] = BREG
         pop.age_h += dt
         dead = fate == 2
         model.space.release(pop.x[dead], pop.y[dead])

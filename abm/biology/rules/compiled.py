@@ -26,7 +26,7 @@ _T_DIVIDE = T_BEHAVIOURS.index("divide")
 _FATE_TARGET = np.array([-1] + [tcells.FATE_TARGET.get(code, -1) for code in range(1, _T_FATES + 1)], np.int64)
 """Fate code -> the state it leads to (-1: none; death and egress remove the cell)."""
 M_BEHAVIOURS = ("to:m2", "to:m1", "lose:ido_pos", "death")
-B_BEHAVIOURS = ("to:plasma", "death")
+B_BEHAVIOURS = bcells.FATES
 _NO_RUNTIME = np.ones(2)
 """Runtime factors of a cell type whose rules read none (macrophages)."""
 
@@ -175,11 +175,13 @@ def macrophages_step(model) -> dict[str, int]:
 def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, runtime, dt, rng):
     n = x.size
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
-    hazards = _hazards(prog, 2, 2, state, signals, 0.0, 0.0, runtime)
+    hazards = _hazards(prog, 3, 3, state, signals, 0.0, 0.0, runtime)
     fate = kernels.competing_fates(hazards, dt, rng)
     for i in range(n):
         if fate[i] == 1:
             state[i] = 1
+        elif fate[i] == 3:
+            state[i] = 2  # Breg
         age_h[i] += dt
     return _free_and_compact(fate == 2, x, y, state, age_h, occupied).size
 

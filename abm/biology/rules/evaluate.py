@@ -99,12 +99,14 @@ class CompiledRule:
     def __init__(self, rule: Rule, biology: Any, disease: Any, patient: Any = None):
         self.rule = rule
         self.base = _rate(rule.rate, biology, disease)
-        v = {p: parameter(biology, disease, p, patient)[0] for r in rule.terms for p in r.parameters()}
+        self.terms = tuple(r for r in rule.terms if r.holds(biology))
+        """The term rows that hold for this biology (a row's ``when`` switch), in table order."""
+        v = {p: parameter(biology, disease, p, patient)[0] for r in self.terms for p in r.parameters()}
         self.values = v
         """The terms' parameters, resolved (path -> value)."""
         self.factors: list[Factor] = []
-        drives = [r for r in rule.terms if r.effect == "drives"]
-        for r in rule.terms:
+        drives = [r for r in self.terms if r.effect == "drives"]
+        for r in self.terms:
             if r.effect == "drives":
                 if r is drives[0]:
                     self.factors.append(_drives(drives, v))

@@ -27,9 +27,10 @@ the place of the first).  ``state`` ``*`` means every state.  Behaviours: ``to:<
 Parameter paths are relative to ``biology`` (``tcells.il6_half_max``), or ``disease.*`` / ``patient.*``.
 Every row names its source: a citation, or ``assumption: <reason>``.
 
-A rate row's ``when`` makes its whole rule conditional on a switch of ``biology.branches``:
-``branches.tr1`` (the rule holds when the switch is on) or ``!branches.tr1`` (when it is off).  So the
-table holds both hypotheses of a corrected rule, each with its source, and a model uses one of them.
+A row's ``when`` makes it conditional on a switch of ``biology.branches``: ``branches.tr1`` (the row
+holds when the switch is on) or ``!branches.tr1`` (when it is off).  On a rate row it conditions the whole
+rule; on a term row, that factor.  So the table holds both hypotheses of a corrected rule, each with its
+source, and a model uses one of them.
 """
 
 from __future__ import annotations
@@ -77,7 +78,15 @@ class Row:
     hill: str
     source: str
     when: str = ""
-    """Condition of the rule on a switch (rate rows only): ``branches.<key>``, ``!branches.<key>`` or empty."""
+    """Condition on a switch: ``branches.<key>``, ``!branches.<key>`` or empty (always)."""
+
+    def holds(self, biology) -> bool:
+        """Whether the row is part of a model with these biology parameters (its switch condition)."""
+        if not self.when:
+            return True
+        negated = self.when.startswith("!")
+        key = self.when.lstrip("!").partition(".")[2]
+        return bool(getattr(getattr(biology, SWITCH_SECTION), key)) != negated
 
     @property
     def rule(self) -> str:
@@ -116,12 +125,8 @@ class Rule:
         return self.rate.when
 
     def holds(self, biology) -> bool:
-        """Whether the rule is part of a model with these biology parameters (its switch condition)."""
-        if not self.when:
-            return True
-        negated = self.when.startswith("!")
-        key = self.when.lstrip("!").partition(".")[2]
-        return bool(getattr(getattr(biology, SWITCH_SECTION), key)) != negated
+        """Whether the rule is part of a model with these biology parameters (its rate row's switch)."""
+        return self.rate.holds(biology)
 
 
 def _switches() -> tuple[str, ...]:
@@ -170,8 +175,6 @@ def check_rows(rows: list[Row], origin: str = "rule table") -> None:
             raise RuleTableError(f"{where}: every row names its source (a citation or 'assumption: <reason>')")
         if r.when:
             head, _, key = r.when.lstrip("!").partition(".")
-            if not r.is_rate:
-                raise RuleTableError(f"{where}: 'when' belongs on the rule's rate row (it conditions the whole rule)")
             if head != SWITCH_SECTION or key not in _switches():
                 raise RuleTableError(f"{where}: when {r.when!r}: use {SWITCH_SECTION}.<switch> or "
                                      f"!{SWITCH_SECTION}.<switch> with a switch of biology.{SWITCH_SECTION} "

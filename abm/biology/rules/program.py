@@ -126,7 +126,7 @@ def _terms(rule: CompiledRule, markers: tuple[str, ...], biology: Any, disease: 
     ``drives`` rows is one factor, placed at its first row)."""
     v = rule.values
     out = []
-    rows = list(rule.rule.terms)
+    rows = list(rule.terms)
     drives = [r for r in rows if r.effect == "drives"]
     for r in rows:
         if r.effect == "drives" and r is not drives[0]:
