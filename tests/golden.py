@@ -7,8 +7,9 @@ biology, in a commit of its own that says why) with::
     make golden        # = .venv/bin/python tests/golden.py --regenerate
 
 Each golden run is the shipped scenario shortened so the whole set takes seconds: a 40x40-voxel tissue,
-a 6-day burn-in and 14 days of follow-up (every shipped infusion day falls inside), recorded daily, every
-arm.  Values are written with 17 significant digits, so a bit-identical model reproduces them exactly.
+a 6-day burn-in (the damage loop, where a scenario turns it on, averages its last 3 days) and 14 days
+of follow-up (every shipped infusion day falls inside), recorded daily, every arm.  Values are written
+with 17 significant digits, so a bit-identical model reproduces them exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_DIR = Path(__file__).resolve().parent / "golden_trajectories"
 SHORTEN = {"tissue": {"width_voxels": 40, "height_voxels": 40},
-           "simulation": {"burn_in_days": 6, "days": 14}}
+           "simulation": {"burn_in_days": 6, "days": 14},
+           "biology": {"damage": {"reference_days": 3.0}}}  # the damage loop's window fits the short burn-in
 SEED = 20261202
 
 RTOL = 1e-12

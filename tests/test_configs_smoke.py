@@ -42,9 +42,12 @@ def test_config_runs_shrunk(path, tmp_path):
                default=0.0)
     days = float(last) + 1.0  # every infusion falls inside the shortened follow-up
     s = load(path, overrides={"tissue": {"width_voxels": 20, "height_voxels": 20},
-                              "simulation": {"days": days, "burn_in_days": 1}})
-    # shrinking keeps everything but the grid and the times
-    assert s.arms == full.arms and s.disease == full.disease and s.biology == full.biology
+                              "simulation": {"days": days, "burn_in_days": 1},
+                              "biology": {"damage": {"reference_days": 0.5}}})
+    # shrinking keeps everything but the grid, the times and the damage loop's reference window
+    unwindowed = s.biology.model_copy(update={"damage": s.biology.damage.model_copy(
+        update={"reference_days": full.biology.damage.reference_days})})
+    assert s.arms == full.arms and s.disease == full.disease and unwindowed == full.biology
     res = run_scenario(s, tmp_path / "run", report=False, checkpoint_every_days=0)
     traj = res.trajectories
     assert list(dict.fromkeys(traj.arm)) == list(s.arms)

@@ -236,12 +236,13 @@ def markdown(graph: nx.MultiDiGraph | None = None) -> str:
            "per signal that shapes it. `requires`: x h; `increases`: x (1 + max h); `decreases`: x (1 - max h);",
            "`blocks`: x (1 - h); `drives`: x (1 - prod(1 - max h)) over the rule's `drives` rows; `custom`: a",
            "registered term (below). h = hill(signal, half_max, hill); a marker (`ido_pos`) is used as 0/1.",
-           "See `abm/biology/rules/grammar.py`.", ""]
+           "`when`: the row holds only with a switch of `biology.branches` on (`branches.tr1`) or off",
+           "(`!branches.tr1`); on a rate row it conditions the whole rule. See `abm/biology/rules/grammar.py`.", ""]
     out += _md_table(["line", "cell type", "state", "behaviour", "signal", "effect", "max", "half_max", "hill",
-                      "source"], (
+                      "source", "when"], (
         [r.line, r.cell_type, r.state, r.behaviour, f"`{r.signal}`" if r.signal else "", r.effect,
          f"`{r.max}`" if r.max else "", f"`{r.half_max}`" if r.half_max else "",
-         f"`{r.hill}`" if r.hill else "", r.source] for r in read_rows()))
+         f"`{r.hill}`" if r.hill else "", r.source, f"`{r.when}`" if r.when else ""] for r in read_rows()))
     out += ["## Custom terms", ""]
     out += _md_table(["term", "parameters", "reads", "source"], (
         [f"`{t.name}`", code(t.parameters), code(t.reads), t.source] for t in CUSTOM_TERMS.values()))
