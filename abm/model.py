@@ -58,9 +58,9 @@ class MSCModel(mesa.Model):
         self._ingress_states = rules_compiled.ingress_states if compiled else compartments.draw_ingress_states
         self.blood_plan = None
         """The blood pool's fates per T-cell state as arrays (compiled engine; built on first use)."""
-        self.deposit_tables = secretion.deposit_tables(self.bio.secretion) if compiled else {}
+        self.deposit_tables: dict = {}
         """Secretion rates by cell type, state and marker, as arrays (compiled engine only: its deposit reads
-        them)."""
+        them; set with the arm, whose blockades may knock a source down)."""
         self._tissue_steps = ((rules_compiled.tcells_step, rules_compiled.macrophages_step,
                                rules_compiled.bcells_step) if compiled else
                               (tcells.step_tissue, macrophages.step_tissue, bcells.step_tissue))
@@ -111,6 +111,10 @@ class MSCModel(mesa.Model):
         self._given = 0
         self.blocked_mediators = mechanisms.blocked_mediators(arm.blockades)  # the registry says what each removes
         self.proliferation_factor, self.inflammation_factor = dosing.comedication(self.bio.concomitant, arm)
+        self.secretion = secretion.with_knockdowns(self.bio.secretion, mechanisms.knocked_down(arm.blockades))
+        """The secretion table this arm's cells use (``biology.secretion`` less any knocked-down source)."""
+        if self.engine == "compiled":
+            self.deposit_tables = secretion.deposit_tables(self.secretion)
 
     # ----------------------------------------------------------------------------- helpers
     @property

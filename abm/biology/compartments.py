@@ -110,7 +110,7 @@ def systemic_levels(model) -> Levels:
         levels[i["tgfb"]] += sys_p.regulatory_phagocyte_tgfb * reg
         levels[i["il10"]] += sys_p.regulatory_phagocyte_tgfb * reg
     per_kg_m = 1e6 * model.patient.body_weight_kg
-    table = model.bio.secretion
+    table = model.secretion
     levels += sys_p.lung_msc_gain * lung.msc_potency * (
         lung.msc_resting / per_kg_m * vector(table.msc_resting)
         + lung.msc_licensed / per_kg_m * vector(table.msc_licensed))

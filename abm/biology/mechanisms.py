@@ -66,6 +66,17 @@ BLOCKADES: dict[str, str] = {
 }
 """Blockade field -> the node it removes (with every edge into and out of it)."""
 
+EDGE_BLOCKADES: dict[str, tuple[tuple[str, str], ...]] = {
+    "msc_tgfb_knockdown": (("msc_resting", "tgfb"), ("msc_licensed", "tgfb")),
+}
+"""Blockade field -> the secretion links it removes, as (secretion entry, mediator): one source of a mediator,
+not the mediator everywhere."""
+
+
+def knocked_down(blockades: Blockades) -> set[tuple[str, str]]:
+    """(secretion entry, mediator) links the active edge blockades remove."""
+    return {link for field, links in EDGE_BLOCKADES.items() if getattr(blockades, field) for link in links}
+
 COMPARTMENT_LABELS = {"lung_phagocytes": {"regulatory": "regulatory lung phagocyte"},
                       "efferocytes": {"active": "efferocyte"}}
 
@@ -191,6 +202,9 @@ def blocked(graph: nx.MultiDiGraph, blockades: Blockades) -> set[tuple]:
     for field, node in graph.graph.get("blockades", BLOCKADES).items():
         if getattr(blockades, field) and node in graph:
             out |= set(graph.in_edges(node, keys=True)) | set(graph.out_edges(node, keys=True))
+    cut = knocked_down(blockades)
+    out |= {(u, v, k) for u, v, k, d in graph.edges(keys=True, data=True)
+            if d.get("kind") == "secretes" and (graph.nodes[u].get("secretion_entry"), v) in cut}
     return out
 
 
@@ -265,9 +279,11 @@ def markdown(graph: nx.MultiDiGraph | None = None) -> str:
         [u, f"`{v}`", f"`{d['rule']}`", code(d["parameters"])]
         for u, v, d in g.edges(data=True) if d["kind"] == "contributes"))
     out += ["## Blockades", ""]
+    removes = {**{field: f"`{node}`" for field, node in BLOCKADES.items()},
+               **{field: ", ".join(f"`{entry}` -> `{m}`" for entry, m in links)
+                  for field, links in EDGE_BLOCKADES.items()}}
     out += _md_table(["blockade", "removes", "edges removed"], (
-        [f"`{field}`", f"`{node}`", len(blocked(g, Blockades(**{field: True})))]
-        for field, node in BLOCKADES.items()))
+        [f"`{field}`", what, len(blocked(g, Blockades(**{field: True})))] for field, what in removes.items()))
     out += ["## Transfers between compartments", ""]
     out += _md_table(["from", "to", "carries", "parameters"], (
         [u, v, d["carries"], code(d["parameters"])] for u, v, d in g.edges(data=True) if d["kind"] == "transfers"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.biology import cells
-from abm.biology.parameters import MEDIATORS, Secretion
+from abm.biology.parameters import MEDIATORS, Secretion, SecretionTable
 from abm.engine.jit import njit
 
 
@@ -14,13 +14,24 @@ def vector(rates: Secretion) -> np.ndarray:
     return np.array([getattr(rates, m) for m in MEDIATORS])
 
 
+def with_knockdowns(table: SecretionTable, links: set[tuple[str, str]]) -> SecretionTable:
+    """The secretion table with each (entry, mediator) link set to 0 (a knocked-down source)."""
+    if not links:
+        return table
+    update = {}
+    for entry, mediator in links:
+        rates = update.get(entry, getattr(table, entry))
+        update[entry] = rates.model_copy(update={mediator: 0.0})
+    return table.model_copy(update=update)
+
+
 def tissue_sources(model, out: np.ndarray | None = None) -> np.ndarray:
     """Source density (a.u./min per voxel) of each field: cells by state plus disease background.
 
     Blocked mediators (IDO inhibitor, COX-2 inhibitor, anti-TGF-beta) have no source anywhere.
     ``out``: an array shaped like the fields to fill (reused from step to step), else a new one.
     """
-    table, space = model.bio.secretion, model.space
+    table, space = model.secretion, model.space
     if out is None:
         src = np.zeros_like(space.fields)
     else:

@@ -83,6 +83,9 @@ class Blockades(Section):
     anti_tgfb: bool = param(False, "-", "neutralising antibody: no active TGF-beta from any source")
     no_efferocytosis: bool = param(False, "-", "apoptotic MSC are not engulfed by phagocytes")
     no_contact: bool = param(False, "-", "no contact-dependent suppression (MSC or Treg)")
+    msc_tgfb_knockdown: bool = param(
+        False, "-", "the product's MSC make no TGF-beta (knockdown); TGF-beta of the host's cells is untouched "
+        "(unlike anti_tgfb)")
 
 
 class Treatment(Section):

@@ -154,13 +154,20 @@ def test_an_unknown_parameter_is_refused_when_the_rules_are_built(tmp_path):
 
 # ----------------------------------------------------------------------------- blockades
 def test_blockade_fields_are_the_registry_keys():
-    assert set(mech.BLOCKADES) == set(Blockades.model_fields)
+    assert set(mech.BLOCKADES) | set(mech.EDGE_BLOCKADES) == set(Blockades.model_fields)
+    assert not set(mech.BLOCKADES) & set(mech.EDGE_BLOCKADES)
+
+
+def test_the_msc_tgfb_knockdown_cuts_only_the_msc_sources_of_tgfb(graph):
+    cut = mech.blocked(graph, Blockades(msc_tgfb_knockdown=True))
+    assert {(u, v) for u, v, _ in cut} == {("resting MSC", "tgfb"), ("licensed MSC", "tgfb")}
+    assert mech.blocked_mediators(Blockades(msc_tgfb_knockdown=True)) == []
 
 
 def test_blocked_mediators_are_the_blocked_fields():
     fields = list(Blockades.model_fields)
     for flags in itertools.product([False, True], repeat=len(fields)):
-        b = Blockades(**dict(zip(fields, flags, strict=True)))
+        b = Blockades(**dict(zip(fields, flags, strict=True)))  # the edge blockades remove no mediator
         old = [i for i, on in zip((0, 1, 2), [b.ido_inhibitor, b.cox2_inhibitor, b.anti_tgfb], strict=True) if on]
         assert mech.blocked_mediators(b) == old
 

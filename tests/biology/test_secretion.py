@@ -51,3 +51,26 @@ def test_an_ido_positive_m2_macrophage_adds_the_phagocyte_row_to_its_own():
     tab = model.bio.secretion
     ido = MEDIATORS.index("ido")
     assert src[ido, 5, 5] == tab.m2.ido + tab.ido_phagocyte.ido > 0
+
+
+def test_the_msc_tgfb_knockdown_silences_msc_tgfb_but_not_the_hosts():
+    import numpy as np
+
+    from abm.biology import compartments, secretion
+    from abm.biology.parameters import MEDIATORS
+    from abm.biology.treatment import Blockades
+    from abm.config import validate_dict
+    from abm.model import MSCModel
+
+    model = MSCModel(validate_dict({"tissue": {"width_voxels": 20, "height_voxels": 20}}), rng=1)
+    model.msc.add(x=np.array([3]), y=np.array([3]), state=np.array([1], np.int8), potency=1.0, state_h=0.0)
+    model.lung.msc_licensed = 6e7
+    tgfb = MEDIATORS.index("tgfb")
+    before = secretion.tissue_sources(model)[tgfb].copy()
+    lung_before = compartments.systemic_levels(model).tgfb
+    model.set_arm(model.arm.model_copy(update={"blockades": Blockades(msc_tgfb_knockdown=True)}))
+    after = secretion.tissue_sources(model)[tgfb]
+    assert after[3, 3] < before[3, 3]  # the MSC's own TGF-beta is gone
+    assert after.sum() > 0  # Treg and M2 still make it
+    assert compartments.systemic_levels(model).tgfb < lung_before
+    assert model.secretion.msc_licensed.tgfb == 0.0 and model.secretion.treg.tgfb == model.bio.secretion.treg.tgfb
