@@ -153,3 +153,28 @@ def test_a_missing_or_columnless_findings_file_is_a_clear_error(tmp_path, conten
     with pytest.raises(ConfigError, match="findings"):
         run_calibration(_tiny_spec(tmp_path, "f", findings_file=str(findings)), out)
     assert not out.exists()
+
+
+def test_held_out_rows_are_scored_as_validation_never_fit(tmp_path):
+    path = _tiny_spec(tmp_path, "test-split", predictive_draws=2, population_size=6, generations=1,
+                      data={"findings": ["BASE-SLE-TH17"], "validation": ["SEED-SLE-TREG"]},
+                      overrides={"disease": {"preset": "sle"}, "tissue": {"width_voxels": 12, "height_voxels": 12},
+                                 "simulation": {"burn_in_days": 2, "days": 1},
+                                 "arms": {"untreated": {"control": "untreated"}}})
+    res = run_calibration(path, tmp_path / "out")
+    roles = dict(zip(res.predictive["finding_id"], res.predictive["role"], strict=False))
+    assert roles["BASE-SLE-TH17"] == "fit" and roles["SEED-SLE-TREG"] == "validate"
+    report = (res.directory / "report.md").read_text()
+    assert "Fit on: BASE-SLE-TH17. Held out (validate): SEED-SLE-TREG." in report
+
+
+@pytest.mark.parametrize(("data", "needle"), [
+    ({"findings": ["BASE-SLE-TH17"], "validation": ["BASE-SLE-TH17"]}, "also in data.findings"),
+    ({"findings": ["BASE-SLE-TH17"], "validation": ["NO-SUCH-ROW"]}, "data.validation: ids not in the findings file"),
+    ({"findings": ["LIU11-TH17-7", "LIU11-TH17-30"], "one_treated_per_study": True},
+     "one treated time point per study"),
+])
+def test_a_bad_split_is_refused_by_key(tmp_path, data, needle):
+    path = _tiny_spec(tmp_path, "test-bad-split", data=data)
+    with pytest.raises((ConfigError, ValueError), match=needle):
+        run_calibration(path, tmp_path / "out")

@@ -230,7 +230,17 @@ def load_for_spec(spec: Any, spec_dir: Any, base: dict[str, Any]) -> tuple[list[
         path = (Path(spec_dir) / path).resolve()
     every = load_findings(path)
     known = by_id(every)
-    missing = [i for i in spec.data.findings if i not in known]
-    if missing:
-        raise ConfigError(f"data.findings: ids not in the findings file: {', '.join(missing)}")
+    for key, ids in (("findings", spec.data.findings), ("validation", spec.data.validation)):
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise ConfigError(f"data.{key}: ids not in the findings file: {', '.join(missing)}")
+    if spec.data.one_treated_per_study:
+        treated: dict[str, list[str]] = {}
+        for i in spec.data.findings:
+            if known[i].role == "treated":
+                treated.setdefault(known[i].study, []).append(i)
+        many = {study: ids for study, ids in treated.items() if len(ids) > 1}
+        if many:
+            raise ConfigError("data.findings: one_treated_per_study allows one treated time point per study; "
+                              + "; ".join(f"{study}: {', '.join(ids)}" for study, ids in many.items()))
     return [known[i] for i in spec.data.findings], validate_dict(base, origin="calibration base"), every

@@ -215,11 +215,14 @@ def predictive_check(spec: CalibrationSpec, base: dict[str, Any], priors: list[P
         values = {p.path: float(posterior[p.path].iloc[i]) for p in priors}
         scenario = scenario_for(base, values, priors, seed=int(rng.integers(0, 2**31 - 1)))
         frames.append(simulate(scenario, run_id=f"draw{j}"))
-    ids = list(dict.fromkeys([f.finding_id for f in findings] + list(scenario.findings)))
+    fit, held = [f.finding_id for f in findings], list(spec.data.validation)
+    ids = list(dict.fromkeys(fit + held + list(scenario.findings)))
     scenario = scenario.model_copy(update={"findings": ids})
     all_findings = [f for f in every if f.finding_id in ids]
     table = score([Source("posterior", scenario, pd.concat(frames, ignore_index=True))], all_findings)
-    table = table[table["finding_id"].isin(ids)]
+    table = table[table["finding_id"].isin(ids)].copy()
+    table.insert(1, "role", ["fit" if i in fit else "validate" if i in held else "not fit (scenario)"
+                             for i in table["finding_id"]])
     failing = sorted(set(table.loc[table["verdict"] == FAILS, "finding_id"]))
     return table, failing
 
@@ -252,8 +255,9 @@ def write_report(out: Path, spec: CalibrationSpec, summary: pd.DataFrame, skippe
         lines.append("Not run (predictive_draws: 0).")
     else:
         lines += [f"{spec.predictive_draws} posterior draws, one seed each, scored with the `abm compare` rules "
-                  "(replicates = draws).", "",
-                  markdown_table(predictive, ["finding_id", "model_column", "timepoint", "arm", "control",
+                  "(replicates = draws). Fit on: " + (", ".join(spec.data.findings) or "-") + ". Held out "
+                  "(validate): " + (", ".join(spec.data.validation) or "none") + ".", "",
+                  markdown_table(predictive, ["finding_id", "role", "model_column", "timepoint", "arm", "control",
                                               "n_replicates", "effect_mean", "ci_low", "ci_high", "reported",
                                               "verdict"]), "",
                   ("**Findings the posterior still fails:** " + ", ".join(failing)) if failing else

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from abm.config.load import load_with_base
 from abm.config.names import RunName
@@ -28,8 +28,20 @@ class Data(Strict):
     value) the target of every statistic is instead the model's own output at those parameter values.
     """
 
-    findings: list[str] = Field(description="finding ids of the findings file")
+    findings: list[str] = Field(description="finding ids of the findings file: the rows the posterior is fit to")
+    validation: list[str] = Field(default_factory=list, description="finding ids held out: never fit, scored in the "
+                                "posterior-predictive check beside the fit rows")
+    one_treated_per_study: bool = Field(False, description="refuse a fit list with more than one treated time "
+                                        "point of one study (fit on baselines and at most one treated row each)")
     synthetic: dict[str, float] | None = Field(None, description="key path -> true value: fit model output")
+
+    @model_validator(mode="after")
+    def _split(self) -> Data:
+        both = sorted(set(self.findings) & set(self.validation))
+        if both:
+            raise ValueError(f"data.validation: {', '.join(both)} also in data.findings; a row is either fit or "
+                             f"held out")
+        return self
 
 
 class Sampler(Strict):
