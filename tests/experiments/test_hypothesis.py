@@ -169,6 +169,16 @@ def test_end_to_end_no_msc_removes_everything_noop_nothing(tiny_run):
     assert "Blocking IDO" in text
 
 
+def test_a_scenario_level_cell_gets_its_gain_in_its_own_patient(tiny_run):
+    """own_gain = (cell - its own point's control) - (full - control): 0 for the no-op scenario change, and the
+    only scenario-level cells that get one."""
+    _, out, frame = tiny_run
+    own = frame[frame["kind"] == "own_gain"]
+    assert set(own["contrast"]) == {"noop_scenario (own patient)"}
+    assert (own["diff_mean"] == 0.0).all() and (own["own_control_mean"] == own["control_mean"]).all()
+    assert "in its own burned-in patient, does not detectably change" in (out / "hypothesis.md").read_text()
+
+
 def test_end_to_end_resume_and_reanalyse(tiny_run):
     from abm.experiments.hypothesis import analyse, run_hypothesis
 

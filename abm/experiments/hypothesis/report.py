@@ -83,7 +83,14 @@ def _cell_values(table: pd.DataFrame, design: Design, outcome: str) -> pd.DataFr
     for cell in (design.reference, design.control, *design.cells):
         sel = table[(table["point"] == cell.point) & (table["arm"] == cell.arm)]
         cols[cell.name] = sel.set_index("replicate")[outcome]
+        if cell.point and cell.arm != design.control.arm:  # a scenario-level cell: its own patient's control
+            own = table[(table["point"] == cell.point) & (table["arm"] == design.control.arm)]
+            cols[_OWN_CONTROL + cell.name] = own.set_index("replicate")[outcome]
     return pd.DataFrame(cols).dropna(how="any")
+
+
+_OWN_CONTROL = "control of "
+"""Column prefix of the control arm at a scenario-level cell's own batch point."""
 
 
 def _describe(spec: HypothesisSpec, levels: dict[str, Any]) -> str:
@@ -105,7 +112,10 @@ def analyse(batch_dir: str | Path, spec: HypothesisSpec | str | Path) -> pd.Data
     """Score a finished (or partly finished) hypothesis batch: one row per contrast and outcome.
 
     Contrasts: ``gain`` (full - control, for reference), ``effect`` (cell - full per replicate, with
-    the fraction of the gain removed, (full - cell) / (full - control)) and, for factorial designs,
+    the fraction of the gain removed, (full - cell) / (full - control)), for every scenario-level cell
+    ``own_gain`` (its own gain, cell - the control arm of its own burned-in patient, minus the reference gain:
+    whether the change alters the MSC effect, apart from what it does to the untreated patient) and, for
+    factorial designs,
     ``interaction`` (AB - A - B + full for every pair of factors at every pair of levels).  Only
     replicates where every cell finished are used.  p-values (paired t-test) are adjusted with the
     spec's correction over the effects and interactions of each outcome (``family: outcome``) or of
@@ -138,6 +148,14 @@ def analyse(batch_dir: str | Path, spec: HypothesisSpec | str | Path) -> pd.Data
                          "description": _describe(spec, cell.levels), **common, "cell_mean": np.mean(x),
                          **_prefixed(res), "frac_removed": frac.estimate, "frac_low": frac.low,
                          "frac_high": frac.high, "frac_median": frac.per_replicate_median})
+            if _OWN_CONTROL + cell.name in vals:
+                own = vals[_OWN_CONTROL + cell.name].to_numpy()
+                res = stats.paired((x - own) - (full - control), **kw)
+                rows.append({"kind": "own_gain", "contrast": f"{cell.name} (own patient)",
+                             "factors": ",".join(cell.levels), "description": _describe(spec, cell.levels),
+                             **common, "cell_mean": np.mean(x), "own_control_mean": np.mean(own),
+                             **_prefixed(res), "frac_removed": math.nan, "frac_low": math.nan,
+                             "frac_high": math.nan, "frac_median": math.nan})
         if spec.design == "factorial":
             by_levels = {tuple(sorted(c.levels.items(), key=str)): c.name for c in design.cells}
             names = list(spec.factors)
@@ -188,6 +206,13 @@ def plain_line(row: pd.Series, spec: HypothesisSpec) -> str:
     if row["kind"] == "interaction":
         verdict = "interact" if row["significant"] else "add up (no interaction detected)"
         return f"{row['description']}: the effects on the {what} {verdict} ({stat})."
+    if row["kind"] == "own_gain":
+        own = row["cell_mean"] - row["own_control_mean"]
+        verdict = "changes" if row["significant"] else "does not detectably change"
+        text = row["description"]
+        return (f"{text[:1].upper() + text[1:]}, in its own burned-in patient, {verdict} the {what} gain: "
+                f"{own:+.3g} there vs {row['full_mean'] - row['control_mean']:+.3g} in the reference (this arm "
+                f"{row['cell_mean']:.3g}, its control {row['own_control_mean']:.3g}; {stat}).")
     est, lo, hi = row["frac_removed"], row["frac_low"], row["frac_high"]
     if not np.isfinite(est):
         share = f"changes the {what} (the gain is 0, so no fraction)"
@@ -239,7 +264,8 @@ def forest(frame: pd.DataFrame, spec: HypothesisSpec, path: Path) -> None:
     n_out = len(spec.outcomes)
     fig, axes = plt.subplots(1, n_out, figsize=(3.6 * n_out + 1.5, 0.45 * len(contrasts) + 1.6), sharey=True,
                              squeeze=False)
-    colors = {"effect": sns.color_palette()[0], "interaction": sns.color_palette()[3]}
+    colors = {"effect": sns.color_palette()[0], "interaction": sns.color_palette()[3],
+              "own_gain": sns.color_palette()[2]}
     for ax, outcome in zip(axes[0], spec.outcomes, strict=True):
         sub = tested[tested["outcome"] == outcome].set_index("contrast")
         for y, name in enumerate(contrasts):
@@ -253,7 +279,7 @@ def forest(frame: pd.DataFrame, spec: HypothesisSpec, path: Path) -> None:
                 ax.annotate("*", (r["ci_high"], y), xytext=(4, -4), textcoords="offset points", fontsize=12)
         ax.axvline(0, color="0.3", lw=0.8, ls="--")
         ax.set_title(outcome_label(outcome), fontsize=9)
-        ax.set_xlabel("difference from full arm")
+        ax.set_xlabel("difference from full arm (own patient: of gains)")
     axes[0][0].set_yticks(range(len(contrasts)), contrasts, fontsize=8)
     axes[0][0].invert_yaxis()
     fig.suptitle(f"{spec.name}: paired differences, {int(100 * spec.confidence)} % {spec.interval} intervals "
