@@ -198,6 +198,10 @@ class TCells(Section):
         gt=0, plausible=(30, 180))
     th17_half_life_days: float = param(
         8.0, "days", "effector/memory Th17 turnover; assumption", gt=0, plausible=(3, 20))
+    th17_memory_half_life_days: float = param(
+        150.0, "days", "memory CD4 T cells live months (~0.4 y; Vrisekoop N 2008 PNAS, to be checked against the "
+        "original); Th17 memory renews itself on IL-23/IL-1beta (Kryczek I 2011 Sci Transl Med; Muranski P 2011 "
+        "Immunity) (branches.th17_memory)", gt=0, plausible=(60.0, 300.0))
     treg_half_life_days: float = param(
         8.5, "days", "human Treg turnover balances ~8 d doubling (Vukmanovic-Stejic M 2006 J Clin "
         "Invest)", gt=0, plausible=(5, 20))
@@ -543,6 +547,10 @@ class Branches(Section):
     tr1: bool = param(
         False, "-", "assumption: a switch; on: Th17 turn into IL-10+ FOXP3- Tr1, not counted as Treg (Gagliani N "
         "2015 Nature); off: Th17 turn into Treg")
+    th17_memory: bool = param(
+        False, "-", "assumption: a switch; on: Th17 are a long-lived memory pool (half-life months, "
+        "tcells.th17_memory_half_life_days; Kryczek I 2011 Sci Transl Med); off: effector turnover "
+        "(tcells.th17_half_life_days)")
     breg: bool = param(
         False, "-", "assumption: a switch; on: B cells become IL-10+ regulatory B cells under TGF-beta away from "
         "inflammation (Franquesa M 2015 Stem Cells; Luk F 2017 Front Immunol)")

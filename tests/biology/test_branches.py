@@ -127,3 +127,29 @@ def test_both_engines_draw_the_b_cell_branches_alike(monkeypatch):
         out.append((model.bcells.state.copy(), model.autoantibody))
     np.testing.assert_array_equal(out[0][0], out[1][0])
     assert out[0][1] == out[1][1] and (out[0][0] == 2).any()  # some Breg formed
+
+
+def test_th17_memory_is_the_other_version_of_the_th17_death_rule():
+    from abm.biology.rules import grammar
+
+    versions = [r for r in grammar.rules() if r.rate.rule == "tcells.th17->death"]
+    assert [r.when for r in versions] == ["!branches.th17_memory", "branches.th17_memory"]
+    assert all(r.versioned for r in versions) and len({r.name for r in versions}) == 2
+    long = _rules(Biology(branches={"th17_memory": True}))
+    want = math.log(2) / (Biology().tcells.th17_memory_half_life_days * 24)
+    assert float(long.rate("tcells", "th17", "death", _signals())) == pytest.approx(want)
+    short = math.log(2) / (Biology().tcells.th17_half_life_days * 24)
+    assert float(_rules(Biology()).rate("tcells", "th17", "death", _signals())) == pytest.approx(short)
+
+
+def test_two_versions_of_a_rule_need_opposite_sides_of_one_switch(tmp_path):
+    import shutil
+
+    from abm.biology.rules import grammar
+
+    copy = tmp_path / "table.csv"
+    shutil.copy(grammar.TABLE, copy)
+    with open(copy, "a", encoding="utf-8") as fh:
+        fh.write("tcells,th17,death,,half-life,tcells.th17_half_life_days,,,x,branches.tr1\n")
+    with pytest.raises(grammar.RuleTableError, match="opposite 'when's of one switch"):
+        grammar.read_rows(copy)

@@ -114,10 +114,13 @@ class Rule:
     behaviour: str
     rate: Row
     terms: tuple[Row, ...]
+    versioned: bool = False
+    """Whether the table has a second version of this rule (on the other side of its switch)."""
 
     @property
     def name(self) -> str:
-        return self.rate.rule
+        """``cell_type.state->behaviour``, with the switch condition for a rule that has two versions."""
+        return f"{self.rate.rule} [{self.when}]" if self.versioned else self.rate.rule
 
     @property
     def when(self) -> str:
@@ -158,7 +161,7 @@ def check_rows(rows: list[Row], origin: str = "rule table") -> None:
     the effect needs them, a source, one rate row per rule (first).  Parameter paths are checked against
     the parameter tables when a rule set is built."""
     known_types = {c.key for c in cells.CELL_TYPES} | set(COMPARTMENT_POPULATIONS)
-    rates: set[str] = set()
+    rates: dict[str, list[str]] = {}
     for r in rows:
         where = f"{origin}, line {r.line} ({r.rule})"
         if r.cell_type not in known_types:
@@ -183,9 +186,12 @@ def check_rows(rows: list[Row], origin: str = "rule table") -> None:
             if r.effect not in RATE_EFFECTS or not r.max or r.half_max or r.hill:
                 raise RuleTableError(f"{where}: a rate row (no signal) has effect {' / '.join(RATE_EFFECTS)} and "
                                      f"its parameter in 'max', nothing else")
-            if r.rule in rates:
-                raise RuleTableError(f"{where}: a second rate row for the rule")
-            rates.add(r.rule)
+            if r.rule in rates:  # a second version of the rule: only as the other side of one switch
+                (other,) = rates[r.rule] if len(rates[r.rule]) == 1 else ("",)
+                if not (r.when and other and r.when.lstrip("!") == other.lstrip("!") and r.when != other):
+                    raise RuleTableError(f"{where}: a second rate row for the rule (two versions of a rule need "
+                                         f"opposite 'when's of one switch: branches.x and !branches.x)")
+            rates.setdefault(r.rule, []).append(r.when)
             continue
         if r.rule not in rates:
             raise RuleTableError(f"{where}: a term row before its rule's rate row")
@@ -209,9 +215,17 @@ def check_rows(rows: list[Row], origin: str = "rule table") -> None:
 
 
 def rules(rows: list[Row] | None = None) -> list[Rule]:
-    """Rows grouped into rules, in table order."""
+    """Rows grouped into rules, in table order: a rate row opens a rule (or a second version of one, on the
+    other side of a switch), and term rows join the latest version of their rule."""
     rows = read_rows() if rows is None else rows
-    out: dict[str, list[Row]] = {}
+    groups: list[list[Row]] = []
+    latest: dict[str, list[Row]] = {}
     for r in rows:
-        out.setdefault(r.rule, []).append(r)
-    return [Rule(g[0].cell_type, g[0].state, g[0].behaviour, g[0], tuple(g[1:])) for g in out.values()]
+        if r.is_rate or r.rule not in latest:
+            latest[r.rule] = [r]
+            groups.append(latest[r.rule])
+        else:
+            latest[r.rule].append(r)
+    versions = {name: sum(g[0].rule == name for g in groups) for name in latest}
+    return [Rule(g[0].cell_type, g[0].state, g[0].behaviour, g[0], tuple(g[1:]), versions[g[0].rule] > 1)
+            for g in groups]
