@@ -141,15 +141,3 @@ def test_th17_memory_is_the_other_version_of_the_th17_death_rule():
     short = math.log(2) / (Biology().tcells.th17_half_life_days * 24)
     assert float(_rules(Biology()).rate("tcells", "th17", "death", _signals())) == pytest.approx(short)
 
-
-def test_two_versions_of_a_rule_need_opposite_sides_of_one_switch(tmp_path):
-    import shutil
-
-    from abm.biology.rules import grammar
-
-    copy = tmp_path / "table.csv"
-    shutil.copy(grammar.TABLE, copy)
-    with open(copy, "a", encoding="utf-8") as fh:
-        fh.write("tcells,th17,death,,half-life,tcells.th17_half_life_days,,,x,branches.tr1\n")
-    with pytest.raises(grammar.RuleTableError, match="opposite 'when's of one switch"):
-        grammar.read_rows(copy)

@@ -127,6 +127,7 @@ def test_a_new_row_is_in_the_hazards_the_registry_and_the_docs(table_with_a_new_
      "names its source"),
     ("tcells,naive,to:th2,,rate,tcells.treg_induction_per_h,,,x\n", "behaviour 'to:th2'"),
     ("tcells,tr1,to:naive,,rate,tcells.treg_induction_per_h,,,x,branches.nope\n", "when 'branches.nope'"),
+    ("tcells,th17,death,,half-life,tcells.th17_half_life_days,,,x,branches.tr1\n", "opposite 'when's of one switch"),
     ("tcells,naive,to:treg,il10,increases,tcells.kynurenine_treg_boost,tcells.il10_half_max,tcells.il10_hill,x,"
      "tr1\n", "when 'tr1'"),
     ("tcells,memory,to:treg,,rate,tcells.treg_induction_per_h,,,x\n", "state 'memory'"),
