@@ -22,7 +22,7 @@ from abm.biology.rules import bcells, macrophages, msc, tcells
 from abm.biology.rules import compiled as rules_compiled
 from abm.biology.rules.evaluate import RuleSet
 from abm.config import MEDIATORS, Scenario, Treatment
-from abm.engine import jit
+from abm.engine import interrupt, jit
 from abm.engine.fields import CoarsenedSolver, SteadyStateSolver
 from abm.engine.space import TissueSpace
 from abm.engine.streams import Streams
@@ -157,6 +157,7 @@ class MSCModel(mesa.Model):
     # ----------------------------------------------------------------------------- step
     def step(self) -> None:
         """Advance one step of ``dt_h`` hours in the documented order."""
+        interrupt.checkpoint()  # a deferred Ctrl-C lands here, between steps
         self._give_treatments()
         self._traffic()
         # the old fields are not read again this step: the sources are written over them and solved in place

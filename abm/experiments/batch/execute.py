@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from abm.config import ConfigError, to_dict
+from abm.engine import interrupt
 from abm.engine.files import umask_mode
 from abm.experiments.batch.plan import RunTask
 
@@ -165,7 +166,16 @@ def trajectories_of(task: RunTask, batch_dir: Path) -> pd.DataFrame:
 
 
 def run_task(task: RunTask, batch_dir: str | Path) -> dict[str, Any]:
-    """Run one task and write its files; never raises for a failing model (records the error)."""
+    """Run one task and write its files; never raises for a failing model (records the error).
+
+    A Ctrl-C stops the run at the next model step (:mod:`abm.engine.interrupt`) and propagates as
+    ``KeyboardInterrupt``: the run is left pending, not recorded as failed.
+    """
+    with interrupt.deferred():
+        return _run_task(task, batch_dir)
+
+
+def _run_task(task: RunTask, batch_dir: str | Path) -> dict[str, Any]:
     batch_dir = Path(batch_dir)
     runs = batch_dir / RUNS
     t0 = time.perf_counter()
