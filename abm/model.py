@@ -111,8 +111,10 @@ class MSCModel(mesa.Model):
         self._given = 0
         self.blocked_mediators = mechanisms.blocked_mediators(arm.blockades)  # the registry says what each removes
         self.proliferation_factor, self.inflammation_factor = dosing.comedication(self.bio.concomitant, arm)
-        self.secretion = secretion.with_knockdowns(self.bio.secretion, mechanisms.knocked_down(arm.blockades))
-        """The secretion table this arm's cells use (``biology.secretion`` less any knocked-down source)."""
+        self.secretion = secretion.with_knockdowns(secretion.for_branches(self.bio.secretion, self.bio),
+                                                    mechanisms.knocked_down(arm.blockades))
+        """The secretion table this arm's cells use (``biology.secretion``, plus the branches' rows, less any
+        knocked-down source)."""
         if self.engine == "compiled":
             self.deposit_tables = secretion.deposit_tables(self.secretion)
 

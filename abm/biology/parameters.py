@@ -18,7 +18,8 @@ from abm.params import Section, param
 
 MEDIATORS: tuple[str, ...] = ("ido", "pge2", "tgfb", "il6", "il10", "infl")
 """Field names, in solver order: IDO activity (kynurenine / tryptophan depletion), PGE2,
-TGF-beta, IL-6, IL-10 and the IFN-gamma/TNF-alpha 'inflammation' signal."""
+TGF-beta, IL-6, IL-10 and the 'inflammation' signal (IFN-gamma/TNF-alpha, and IL-1beta for the
+``branches.il1b_th17`` row)."""
 
 PROTEIN_D = "Stokes-Einstein for a 20-50 kDa protein in tissue (~100 um2/s); Francis K, Palsson BO 1997 PNAS"
 SMALL_D = "small molecule (~350 Da) in tissue, ~5e-6 cm2/s; assumption from Stokes-Einstein"
@@ -122,6 +123,11 @@ class MSC(Section):
         "infusion is triggered by recipient cytotoxic cells (Galleu A 2017 Sci Transl Med), yet MSC also die "
         "without them (Eggenhofer E 2012 Front Immunol); no study gives the split", ge=0, le=1,
         plausible=(0.3, 0.95))
+    il6_secretion: float = param(
+        1.2, "a.u./min/cell", "MSC secrete IL-6, more in co-culture with immune cells (Melief SM 2013 Haematologica: "
+        "MSC IL-6 turns monocytes into IL-10-producing cells; contra: Spaggiari GM 2009 Blood, PGE2 and not IL-6 "
+        "blocks dendritic-cell maturation); magnitude assumption: as an M1 macrophage (branches.msc_il6)", ge=0,
+        plausible=(0.4, 3.6))
     apoptotic_persistence_h: float = param(
         12.0, "h", "assumption: apoptotic bodies not engulfed lose their content (secondary necrosis)",
         gt=0, plausible=(4, 24))
@@ -219,6 +225,10 @@ class TCells(Section):
     kynurenine_tr1_boost: float = param(
         1.0, "x", "AhR ligands (kynurenine) raise Tr1 differentiation (Gandhi R 2010 Nat Immunol); size "
         "assumption", ge=0, plausible=(0.0, 3.0))
+    il1b_th17_boost: float = param(
+        1.0, "x", "IL-1beta, carried by the inflammatory tone (M1 macrophages, inflamed tissue), drives human Th17 "
+        "induction with IL-6 (Acosta-Rodriguez EV 2007 Nat Immunol; Manel N 2008 Nat Immunol; Volpe E 2008 Nat "
+        "Immunol); size assumption (branches.il1b_th17)", ge=0, plausible=(0.0, 3.0))
     tr1_half_life_days: float = param(
         8.0, "days", "assumption: Tr1 turn over as effector/memory CD4 do", gt=0, plausible=(3.0, 20.0))
     motility_um2_per_min: float = param(
@@ -558,6 +568,14 @@ class Branches(Section):
         False, "-", "assumption: a switch; on: IDO (tryptophan depletion), not PGE2, is the MSC brake on "
         "plasma-cell differentiation in the inflamed state (Luk F 2017 Front Immunol); off: PGE2 (Corcione A "
         "2006 Blood)")
+    il1b_th17: bool = param(
+        False, "-", "assumption: a switch; on: the inflammatory tone (IL-1beta) raises human Th17 induction "
+        "(tcells.il1b_th17_boost; Acosta-Rodriguez EV 2007 Nat Immunol; Volpe E 2008 Nat Immunol); off: IL-6 and "
+        "low TGF-beta alone (Zhou L 2008 Nature)")
+    msc_il6: bool = param(
+        False, "-", "assumption: a switch; on: resting and licensed MSC secrete IL-6 (msc.il6_secretion; Melief SM "
+        "2013 Haematologica), which feeds the model's IL-6 logic both ways (Th17 induction up, Treg induction and "
+        "Th17 -> Treg/Tr1 down); off: MSC make no IL-6")
 
 
 class Biology(Section):

@@ -14,6 +14,15 @@ def vector(rates: Secretion) -> np.ndarray:
     return np.array([getattr(rates, m) for m in MEDIATORS])
 
 
+def for_branches(table: SecretionTable, bio) -> SecretionTable:
+    """The secretion table with the rows the switched-on branches add (``branches.msc_il6``: MSC IL-6)."""
+    if not bio.branches.msc_il6:
+        return table
+    il6 = bio.msc.il6_secretion
+    return table.model_copy(update={key: getattr(table, key).model_copy(update={"il6": il6})
+                                    for key in ("msc_resting", "msc_licensed")})
+
+
 def with_knockdowns(table: SecretionTable, links: set[tuple[str, str]]) -> SecretionTable:
     """The secretion table with each (entry, mediator) link set to 0 (a knocked-down source)."""
     if not links:

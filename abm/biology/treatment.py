@@ -19,7 +19,8 @@ class Product(Section):
     passage: int = param(4, "passages", "Jones OY, McCurdy D 2022 Front Pediatr (review): protocols use passage < 6",
         ge=1, le=15)
     licensed_ex_vivo: bool = param(
-        False, "-", "pre-licensed with IFN-gamma before infusion (arrive licensed)")
+        False, "-", "pre-licensed with IFN-gamma before infusion: the cells arrive licensed (IFN-gamma induces IDO in "
+        "MSC: Meisel R 2004 Blood; Krampera M 2006 Stem Cells)")
 
 
 class Dose(Section):

@@ -141,3 +141,27 @@ def test_th17_memory_is_the_other_version_of_the_th17_death_rule():
     short = math.log(2) / (Biology().tcells.th17_half_life_days * 24)
     assert float(_rules(Biology()).rate("tcells", "th17", "death", _signals())) == pytest.approx(short)
 
+
+
+def test_il1b_raises_th17_induction_only_with_its_switch_on():
+    on, off = _rules(Biology(branches={"il1b_th17": True})), _rules(Biology())
+    rate = lambda rs, **lv: float(rs.rate("tcells", "naive", "to:th17",  # noqa: E731
+                                          _signals(**{"il6": 2.0, "tgfb": 0.2, **lv})))
+    assert rate(on, infl=3.0) > 1.5 * rate(on) > 0.0
+    assert rate(off, infl=3.0) == pytest.approx(rate(off))
+    assert rate(on) == pytest.approx(rate(off))  # no inflammation, no IL-1beta
+    assert rate(on, infl=3.0, il6=0.0) == 0.0  # IL-1beta helps IL-6, it does not replace it
+
+
+def test_msc_secrete_il6_only_with_their_switch_on():
+    from abm.biology import secretion
+
+    plain = Biology()
+    assert secretion.for_branches(plain.secretion, plain) is plain.secretion
+    on = Biology(branches={"msc_il6": True})
+    table = secretion.for_branches(on.secretion, on)
+    assert table.msc_resting.il6 == table.msc_licensed.il6 == on.msc.il6_secretion > 0
+    assert table.msc_licensed.ido == plain.secretion.msc_licensed.ido and table.m1 == plain.secretion.m1
+    cfg = validate_dict({"tissue": {"width_voxels": 30, "height_voxels": 30},
+                         "simulation": {"burn_in_days": 2, "days": 2}, "biology": {"branches": {"msc_il6": True}}})
+    assert MSCModel(cfg, rng=1).secretion.msc_resting.il6 == on.msc.il6_secretion
