@@ -225,7 +225,8 @@ def test_no_change_and_own_baseline(tmp_path):
     alone = cmp.Source("alone", _scenario(["DEC0"], control=False), _frame({"msc": -0.4}))
     single = cmp.Source("single", _scenario(["ONE"]), _frame({"msc": -0.4, "untreated": 0.0}, reps=1))
     df = cmp.score([same, alone, single], findings).set_index("finding_id")
-    assert df.loc["NOCH", "verdict"] == "holds" and "weak test" in df.loc["NOCH", "reason"]
+    assert df.loc["NOCH", "verdict"] == "holds"
+    assert df.loc["NOCH", "reason"].startswith(("equivalent", "95 % CI")), df.loc["NOCH", "reason"]
     assert df.loc["DEC0", "verdict"] == "holds" and df.loc["DEC0", "control"] == "own day 0"
     assert df.loc["ONE", "verdict"] == "not comparable" and "replicate" in df.loc["ONE", "reason"]
 
@@ -349,3 +350,19 @@ def test_tiny_end_to_end(tmp_path):
     again = run_trials(tmp_path, replicates=2, backend="serial", days=10, specs=["sle_ucmsc_single"],
                        overrides=shrink, figures=False)  # resumes: nothing to rerun, same table
     pd.testing.assert_frame_equal(again, df)
+
+
+def test_no_change_holds_inside_the_assay_margin_even_when_the_interval_excludes_0():
+    level = 2.0  # comparator level; the margin is SMALL_CHANGE_PCT of it
+    margin = level * cmp.SMALL_CHANGE_PCT / 100
+    tiny = cmp.Summary(8, 0.001, 0.0005, 0.0006, 0.0014)  # resolved by paired seeds, yet 0.05 % of the level
+    verdict, reason, _ = cmp.judge_direction("no_change", tiny, level)
+    assert verdict == "holds" and reason.startswith("equivalent")
+    assert cmp.judge_direction("no_change", tiny)[0] == "fails"  # no level, no margin: only the weak test
+    edge = cmp.Summary(8, margin * 0.9, 0.01, margin * 0.8, margin * 1.01)  # the interval reaches past the margin
+    assert cmp.judge_direction("no_change", edge, level)[0] == "fails"
+    wide = cmp.Summary(8, 0.0, 1.0, -0.5, 0.5)  # includes 0 but not equivalent: the weak test still holds
+    verdict, reason, _ = cmp.judge_direction("no_change", wide, level)
+    assert verdict == "holds" and "weak test" in reason
+    # the margin never rescues a direction row
+    assert cmp.judge_direction("decrease", tiny, level)[0] == "fails"

@@ -10,8 +10,9 @@ Rules (``docs/trials.md``):
   arm minus the window mean of the paired control arm of the same run, or minus the arm's own day-0
   value when the scenario has no control arm.  Over replicates: mean, 95 % t-interval, and the
   standardised effect size d = mean / SD of the per-replicate differences.  increase / decrease hold
-  when the interval excludes 0 on the reported side; no_change holds when it includes 0 (a weak test:
-  more replicates narrow the interval until any model effect shows).
+  when the interval excludes 0 on the reported side; no_change holds when the interval lies within
+  +/- ``SMALL_CHANGE_PCT`` of the comparator level (equivalence, two one-sided tests at 5 %: a change no
+  clinical assay would see) or, more weakly, when it includes 0 (no change detected over the replicates).
 * **level**: the replicate mean of the window mean must lie inside the reported interval (mean +/- 2
   SD, a range, a bound, or a factor of 2 around a bare value); effect size = (model mean - reported
   mean) / reported SD where both exist.
@@ -57,8 +58,11 @@ HALF_LIFE_POINTS = 4
 """Records after an infusion used for the log-linear half-life fit (days 1-4 at daily records)."""
 EPS = 1e-9
 SMALL_CHANGE_PCT = 5.0
-"""A direction effect smaller than this (% of the comparator level) is flagged in the reason as clinically
-invisible; the verdict is not changed (the rule stays "the interval excludes / includes 0")."""
+"""The equivalence margin, % of the comparator level: a change inside it would be hard to see in a clinical
+assay (assumption: cytokine immunoassays have inter-assay CVs of ~10-15 %, so a 5 % shift in a group mean is
+below what a trial of tens of patients resolves).  A no_change row holds when the whole 95 % interval lies
+inside it (the calibration distance uses the same margin, ``abm.experiments.calibrate.model``); for
+increase / decrease rows a smaller effect is only flagged in the reason, the verdict is not changed."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -94,8 +98,9 @@ def t_interval(values: Iterable[float], confidence: float = CONFIDENCE) -> Summa
 def judge_direction(kind: Kind, s: Summary, ref_level: float = math.nan) -> tuple[str, str, float]:
     """Verdict of a direction finding from the per-replicate differences -> (verdict, reason, effect size d).
 
-    ``ref_level`` (the comparator's mean level) only adds the change in per cent to the reason, with a
-    flag when it is under :data:`SMALL_CHANGE_PCT`; it never changes the verdict.
+    ``ref_level`` (the comparator's mean level) adds the change in per cent to the reason, with a flag when
+    it is under :data:`SMALL_CHANGE_PCT`; for a no_change row it also sets the equivalence margin (a 95 %
+    interval inside +/- the margin holds even when it excludes 0).  Without a level only the weak test is left.
     """
     d = s.mean / s.sd if s.n >= 2 and s.sd > 0 else math.nan
     if s.n < 2:
@@ -120,6 +125,11 @@ def judge_direction(kind: Kind, s: Summary, ref_level: float = math.nan) -> tupl
             return FAILS, f"rises instead: {ci} above 0{rel}", d
         return FAILS, f"{ci} includes 0: no fall beyond replicate noise{rel}", d
     if kind == "no_change":
+        if ref_level and np.isfinite(ref_level):
+            margin = abs(ref_level) * SMALL_CHANGE_PCT / 100
+            if -margin < s.ci_low and s.ci_high < margin:
+                return HOLDS, (f"equivalent: {ci} inside +/- {margin:.3g} ({SMALL_CHANGE_PCT:g} % of the "
+                               f"comparator level, the assay margin){rel}"), d
         if s.ci_low <= 0 <= s.ci_high:
             return HOLDS, (f"{ci} includes 0 (a weak test: no change detected over {s.n} replicates, "
                            f"not shown equivalent){rel}"), d
