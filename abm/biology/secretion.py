@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from abm.biology import cells
-from abm.biology.parameters import MEDIATORS, Secretion, SecretionTable
+from abm.biology.parameters import MEDIATORS, Biology, Secretion, SecretionTable
 from abm.engine.jit import njit
 
 
@@ -14,7 +14,7 @@ def vector(rates: Secretion) -> np.ndarray:
     return np.array([getattr(rates, m) for m in MEDIATORS])
 
 
-def for_branches(table: SecretionTable, bio) -> SecretionTable:
+def for_branches(table: SecretionTable, bio: Biology) -> SecretionTable:
     """The secretion table with the rows the switched-on branches add (``branches.msc_il6``: MSC IL-6)."""
     if not bio.branches.msc_il6:
         return table

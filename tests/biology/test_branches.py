@@ -142,7 +142,6 @@ def test_th17_memory_is_the_other_version_of_the_th17_death_rule():
     assert float(_rules(Biology()).rate("tcells", "th17", "death", _signals())) == pytest.approx(short)
 
 
-
 def test_il1b_raises_th17_induction_only_with_its_switch_on():
     on, off = _rules(Biology(branches={"il1b_th17": True})), _rules(Biology())
     rate = lambda rs, **lv: float(rs.rate("tcells", "naive", "to:th17",  # noqa: E731

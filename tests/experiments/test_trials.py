@@ -225,8 +225,8 @@ def test_no_change_and_own_baseline(tmp_path):
     alone = cmp.Source("alone", _scenario(["DEC0"], control=False), _frame({"msc": -0.4}))
     single = cmp.Source("single", _scenario(["ONE"]), _frame({"msc": -0.4, "untreated": 0.0}, reps=1))
     df = cmp.score([same, alone, single], findings).set_index("finding_id")
-    assert df.loc["NOCH", "verdict"] == "holds"
-    assert df.loc["NOCH", "reason"].startswith(("equivalent", "95 % CI")), df.loc["NOCH", "reason"]
+    # noise only, well inside the 5 % margin: equivalent (the weak "includes 0" path is tested below)
+    assert df.loc["NOCH", "verdict"] == "holds" and df.loc["NOCH", "reason"].startswith("equivalent")
     assert df.loc["DEC0", "verdict"] == "holds" and df.loc["DEC0", "control"] == "own day 0"
     assert df.loc["ONE", "verdict"] == "not comparable" and "replicate" in df.loc["ONE", "reason"]
 
