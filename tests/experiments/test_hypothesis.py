@@ -4,6 +4,7 @@ expansion, and a tiny end-to-end run on the serial backend."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from scipy import stats as sps
@@ -132,6 +133,7 @@ TINY = {
         "ido": {"blockade": "ido_inhibitor"},
     },
     "outcomes": ["ratio_day7", "ratio_auc", "th17_pct_day7"],
+    "findings": ["LIU11-TH17-7", "LIU11-TH17-30"],
     "replicates": 3, "root_seed": 5, "n_boot": 1000, "backend": {"kind": "serial"},
 }
 
@@ -177,6 +179,35 @@ def test_a_scenario_level_cell_gets_its_gain_in_its_own_patient(tiny_run):
     assert set(own["contrast"]) == {"noop_scenario (own patient)"}
     assert (own["diff_mean"] == 0.0).all() and (own["own_control_mean"] == own["control_mean"]).all()
     assert "in its own burned-in patient, does not detectably change" in (out / "hypothesis.md").read_text()
+
+
+def test_every_cell_is_scored_as_a_trial_against_the_findings(tiny_run):
+    """Each cell is a two-arm trial against its own point's control: the no-op cells score exactly as the
+    reference, a cell giving no MSC has no treated arm to score, a day-30 row is past the 10-day run."""
+    _, out, _ = tiny_run
+    verdicts = pd.read_csv(out / "findings.csv")
+    summary = pd.read_csv(out / "findings_summary.csv").set_index("cell")
+    assert summary.index[0] == "full" and set(summary.index) == {"full", "no_msc", "noop", "noop_scenario", "ido"}
+    rows = verdicts.set_index(["cell", "finding_id"])
+    for same in ("noop", "noop_scenario"):
+        assert rows.loc[(same, "LIU11-TH17-7"), "effect_mean"] == rows.loc[("full", "LIU11-TH17-7"), "effect_mean"]
+        assert summary.loc[same, "distance"] == summary.loc["full", "distance"]
+    assert rows.loc[("no_msc", "LIU11-TH17-7"), "verdict"] == "not comparable"
+    assert "no arm that gives MSC" in rows.loc[("no_msc", "LIU11-TH17-7"), "reason"]
+    assert (verdicts[verdicts["finding_id"] == "LIU11-TH17-30"]["verdict"] == "not comparable").all()
+    assert (summary["holds"] + summary["fails"] + summary["not_comparable"] == 2).all()
+    assert sorted(summary["rank"]) == [1, 2, 3, 4, 5]
+    assert "## Which cell the reported findings prefer" in (out / "hypothesis.md").read_text()
+
+
+def test_an_unknown_finding_id_is_refused_before_anything_runs(tmp_path):
+    from abm.experiments.hypothesis import run_hypothesis
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({**TINY, "findings": ["LIU11-TH17-7", "NOPE-1"]}))
+    with pytest.raises(ConfigError, match="findings: ids not in the shared findings file: NOPE-1"):
+        run_hypothesis(spec, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_end_to_end_resume_and_reanalyse(tiny_run):

@@ -94,6 +94,20 @@ def combinations(spec: HypothesisSpec) -> list[dict[str, Any]]:
     return sorted(out, key=lambda c: (len(c), [order[f] for f in c]))  # main effects first, in factor order
 
 
+def _findings(spec: HypothesisSpec, base: dict[str, Any]) -> list[str]:
+    """The finding ids the cells are scored against (the spec's, else the base scenario's), all known."""
+    ids = list(spec.findings if spec.findings is not None else base.get("findings") or [])
+    if ids:
+        from abm.experiments.trials.findings import load_findings
+
+        known = {f.finding_id for f in load_findings()}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            where = "findings" if spec.findings is not None else "the base scenario's findings"
+            raise ConfigError(f"{where}: ids not in the shared findings file: {', '.join(missing)}")
+    return ids
+
+
 def expand(spec: HypothesisSpec, base: dict[str, Any]) -> Design:
     """The design: the generated scenario (all arms), the sweep points and where each cell lives."""
     base_arms = base.get("arms") or to_dict(Scenario())["arms"]
@@ -123,6 +137,7 @@ def expand(spec: HypothesisSpec, base: dict[str, Any]) -> Design:
         cells.append(Cell(name, levels, points.index(scen_changes), arm, arm_changes, scen_changes))
     scenario = {k: v for k, v in base.items() if k not in ("arms", "findings", "seed")}
     scenario["name"] = spec.name
+    scenario["findings"] = _findings(spec, base)
     scenario["arms"] = arms
     for i, point in enumerate(points):
         config = scenario

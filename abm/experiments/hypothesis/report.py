@@ -5,7 +5,11 @@ Files written to the output directory:
 * ``hypothesis.yaml`` (the spec as given), ``scenario.yaml`` (the generated scenario, every arm),
   ``batch.yaml`` (the batch spec), ``batch/`` (the batch directory: resumable, any backend);
 * ``hypothesis.csv``: one row per contrast and outcome (see :func:`analyse`);
-* ``hypothesis.md``: the table and one plain-language line per mechanism and outcome;
+* ``hypothesis.md``: the table and one plain-language line per mechanism and outcome, then which cell the
+  reported findings prefer (:mod:`abm.experiments.hypothesis.findings`);
+* ``findings.csv`` / ``findings_summary.csv``: every cell scored as a trial against the scenario's findings
+  (a verdict per finding and model column), and one row per cell (counts, distance, rank); only when the
+  scenario names findings;
 * ``forest.png``: paired differences from the full-mechanism arm with intervals (filled = significant
   after the multiple-testing correction);
 * ``trajectories.png``: blood Treg/Th17 ratio and Th17 % per arm, mean and 95 % band over replicates.
@@ -321,12 +325,19 @@ def trajectories(traj: pd.DataFrame, design: Design, path: Path) -> None:
 
 
 def write_report(out_dir: Path, frame: pd.DataFrame, spec: HypothesisSpec, batch_dir: Path) -> None:
-    """hypothesis.csv, hypothesis.md, forest.png, trajectories.png."""
+    """hypothesis.csv, hypothesis.md, forest.png, trajectories.png and, when the scenario names findings,
+    findings.csv and findings_summary.csv."""
+    from abm.experiments.hypothesis import findings
+
     out_dir = Path(out_dir)
-    frame.to_csv(out_dir / "hypothesis.csv", index=False)
-    (out_dir / "hypothesis.md").write_text(markdown(frame, spec))
-    forest(frame, spec, out_dir / "forest.png")
     _, design = design_of(batch_dir, spec)
+    verdicts, ranking = findings.score_cells(batch_dir, design)
+    frame.to_csv(out_dir / "hypothesis.csv", index=False)
+    if not ranking.empty:
+        verdicts.to_csv(out_dir / "findings.csv", index=False)
+        ranking.to_csv(out_dir / "findings_summary.csv", index=False)
+    (out_dir / "hypothesis.md").write_text(markdown(frame, spec) + findings.markdown(verdicts, ranking))
+    forest(frame, spec, out_dir / "forest.png")
     traj = load_trajectories(batch_dir, columns=["replicate", "point", "arm", "t_days", "blood_treg_th17_ratio",
                                                  "blood_th17_pct_cd4"])
     trajectories(traj, design, out_dir / "trajectories.png")

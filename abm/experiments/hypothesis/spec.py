@@ -13,6 +13,7 @@ factors:
   no_msc: {key: control, levels: [untreated]}    # a key of the reference arm's treatment
   il6: {key: biology.some_key, levels: [0.5]}     # a scenario key: changes the burn-in (see design.py)
 outcomes: [ratio_day30, ratio_auc, th17_pct_day30]
+findings: [LIU11-TH17-7]            # scored in every cell (default: the base scenario's findings)
 replicates: 8
 root_seed: 2026
 ```
@@ -104,6 +105,9 @@ class HypothesisSpec(Strict):
     bootstrap_seed: int = Field(0, ge=0)
     confidence: float = Field(0.95, gt=0.5, lt=1)
     backend: Backend = Field(default_factory=Backend)
+    findings: list[str] | None = Field(
+        None, description="finding ids every cell is scored against (default: the base scenario's findings; "
+                          "[] for none)")
 
     @field_validator("factors")
     @classmethod
