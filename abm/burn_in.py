@@ -30,7 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from abm.biology.rules import bcells
+from abm.biology.rules import bcells, tcells
 from abm.biology.rules.custom import Signals
 from abm.config.scenario import SETTLED_RELAX_DAYS
 from abm.engine.hazards import per_h
@@ -55,11 +55,11 @@ def observe(model) -> dict[str, float]:
     """The burn-in's observables now (counts, blood percentages, the autoantibody index); draws nothing."""
     b = model.blood
     total = max(b.total, 1)
-    t = np.bincount(model.tcells.state, minlength=5)
+    t = np.bincount(model.tcells.state, minlength=len(tcells.CODES))
     m = np.bincount(model.macrophages.state, minlength=2)
     bc = np.bincount(model.bcells.state, minlength=2)
     return {"blood_treg_pct": 100.0 * b.foxp3 / total, "blood_th17_pct": 100.0 * b.th17 / total,
-            "tissue_naive": float(t[0]), "tissue_th17": float(t[1]), "tissue_treg": float(t[2] + t[3]),
+            "tissue_naive": float(t[0]), "tissue_th17": float(t[1]), "tissue_treg": float(t[list(tcells.FOXP3)].sum()),
             "tissue_m1": float(m[0]), "tissue_m2": float(m[1]), "tissue_b": float(bc[bcells.B]),
             "tissue_plasma": float(bc[bcells.PLASMA]), "autoantibody": float(model.autoantibody)}
 

@@ -24,7 +24,7 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
     model.space.publish_fields()
     b, T, M, S, lung = model.blood, model.tcells, model.macrophages, model.msc, model.lung
     t_th17 = T.count(tcells.TH17)
-    t_treg = T.count(tcells.TREG) + T.count(tcells.ITREG)  # FOXP3+: committed and induced
+    t_treg = sum(T.count(code) for code in tcells.FOXP3)  # FOXP3+: committed, induced and resident memory
     cd4 = max(T.n, 1)
     m2 = M.count(macrophages.M2)
     row: dict[str, float] = {
@@ -62,7 +62,8 @@ def snapshot(model, events: Counter[str]) -> dict[str, float]:
 
 EVENT_KEYS = ("infusion", "msc_arrived_tissue", "msc_licensed", "msc_apoptotic", "msc_engulfed",
               "lung_msc_licensed", "lung_msc_engulfed", "t_treg_induced", "t_th17_induced",
-              "t_divisions", "efferocytes_to_tissue", "t_itreg_induced", "t_tr1_induced")
+              "t_divisions", "efferocytes_to_tissue", "t_itreg_induced", "t_tr1_induced",
+              "t_treg_memory_formed")
 
 
 def tissue_counts(model) -> dict[str, int]:

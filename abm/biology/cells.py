@@ -107,6 +107,10 @@ TCELLS = CellType("tcells", "CD4 T cell", (
     CellState("tr1", "Tr1", "#17becf", "tissue_tr1", "tr1",
               "IL-10-producing FOXP3- regulatory T cells (Gagliani N 2015 Nature; Roncarolo MG 2006 Immunol "
               "Rev)"),
+    CellState("treg_mem", "resident memory Treg", "#08306b", "tissue_treg_mem", "treg_mem",
+              "Treg activated by self antigen in the tissue stay there as more potent suppressors (Rosenblum MD "
+              "2011 Nature): 1.5x the committed Treg's secretion (assumption); never in blood", channel="contact",
+              short="mTreg"),
 ), columns={"age_h": np.float64}, app_size=9.0)
 
 MACROPHAGES = CellType("macrophages", "macrophage", (

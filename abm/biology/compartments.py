@@ -34,16 +34,19 @@ class Blood:
     """Induced (unstable) Treg (``biology.branches.treg_commitment``)."""
     tr1: int = 0
     """IL-10+ FOXP3- Tr1 (``biology.branches.tr1``)."""
+    treg_mem: int = 0
+    """Resident memory Treg (``biology.branches.treg_memory``): they stay in the tissue, so 0 here unless
+    ``tcells.treg_memory_egress_per_h`` lets some out."""
 
     @property
     def total(self) -> int:
         """All CD4 in the pool."""
-        return self.naive + self.th17 + self.treg + self.itreg + self.tr1
+        return self.naive + self.th17 + self.treg + self.itreg + self.tr1 + self.treg_mem
 
     @property
     def foxp3(self) -> int:
-        """Cells counted as Treg (CD25+FOXP3+): committed and induced."""
-        return self.treg + self.itreg
+        """Cells counted as Treg (CD25+FOXP3+): committed, induced and memory."""
+        return self.treg + self.itreg + self.treg_mem
 
     def counts(self) -> list[int]:
         """Counts in T-cell state order (:data:`abm.biology.rules.tcells.CODES`)."""
@@ -184,13 +187,15 @@ def _relay(model, formed: float, sig: Signals) -> int:
 
 def blood_plan(rules) -> tuple[list[list[tuple[str, int]]], list[bool]]:
     """Per T-cell state, the transitions the model's rules allow ((behaviour, target state), in
-    :data:`~abm.biology.rules.tcells.TRANSITIONS` order, death last) and whether it divides.  A state with no
+    :data:`~abm.biology.rules.tcells.TRANSITIONS` order but for the tissue-only ones, death last) and whether
+    it divides.  A state with no
     rule at all (the new branches switched off) is left out, so its pool draws nothing."""
     fates: list[list[tuple[str, int]]] = []
     divides: list[bool] = []
     for key in t.CODES:
         has = lambda b, key=key: (("tcells", key, b) in rules.rules or ("tcells", "*", b) in rules.rules)  # noqa: E731
-        moves = [(b, t.CODES[b[3:]]) for b in t.TRANSITIONS if ("tcells", key, b) in rules.rules]
+        moves = [(b, t.CODES[b[3:]]) for b in t.TRANSITIONS
+                 if ("tcells", key, b) in rules.rules and b not in t.TISSUE_ONLY]
         fates.append([*moves, ("death", -1)] if moves or has("death") else [])
         divides.append(has("divide"))
     return fates, divides

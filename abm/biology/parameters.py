@@ -96,6 +96,7 @@ class SecretionTable(Section):
     treg: Secretion = _rates(tgfb=1.5, il10=1.0)
     itreg: Secretion = _rates(tgfb=0.75, il10=0.5)
     tr1: Secretion = _rates(il10=2.0, tgfb=0.5)
+    treg_mem: Secretion = _rates(tgfb=2.25, il10=1.5)
     breg: Secretion = _rates(il10=1.0)
     m1: Secretion = _rates(il6=1.2, infl=1.0)
     m2: Secretion = _rates(il10=1.5, tgfb=1.0)
@@ -231,6 +232,20 @@ class TCells(Section):
         "Immunol); size assumption (branches.il1b_th17)", ge=0, plausible=(0.0, 3.0))
     tr1_half_life_days: float = param(
         8.0, "days", "assumption: Tr1 turn over as effector/memory CD4 do", gt=0, plausible=(3.0, 20.0))
+    treg_memory_formation_per_h: float = param(
+        0.001, "1/h", "Treg activated by self antigen in the tissue become resident memory Treg (Rosenblum MD 2011 "
+        "Nature, mouse skin); rate assumption: about one in ten tissue Treg over their week of residence "
+        "(branches.treg_memory)", ge=0, plausible=(0.0002, 0.005))
+    treg_memory_half_life_days: float = param(
+        60.0, "days", "resident memory Treg stay in the tissue after the inflammation resolves (Rosenblum MD 2011 "
+        "Nature); human skin holds them (Sanchez Rodriguez R 2014 J Clin Invest); value assumption: weeks to "
+        "months (branches.treg_memory)", gt=0, plausible=(20.0, 180.0))
+    treg_memory_egress_per_h: float = param(
+        0.0, "1/h", "resident memory Treg do not return to blood (Rosenblum MD 2011 Nature); assumption: none, up "
+        "to the rate of other T cells (trafficking.t_egress_per_h)", ge=0, plausible=(0.0, 0.004))
+    treg_memory_recall_boost: float = param(
+        2.0, "x", "memory Treg expand faster when antigen returns (Rosenblum MD 2011 Nature); size assumption; read "
+        "through the inflammatory tone", ge=0, plausible=(0.0, 5.0))
     motility_um2_per_min: float = param(
         60.0, "um2/min", "T-cell motility coefficient in lymphoid tissue (Miller MJ 2002 Science)", ge=0,
             plausible=(20, 120))
@@ -572,6 +587,10 @@ class Branches(Section):
         False, "-", "assumption: a switch; on: the inflammatory tone (IL-1beta) raises human Th17 induction "
         "(tcells.il1b_th17_boost; Acosta-Rodriguez EV 2007 Nat Immunol; Volpe E 2008 Nat Immunol); off: IL-6 and "
         "low TGF-beta alone (Zhou L 2008 Nature)")
+    treg_memory: bool = param(
+        False, "-", "assumption: a switch; on: committed Treg in the inflamed tissue become resident memory Treg "
+        "(FOXP3+, counted in tissue Treg %, never in blood), long-lived and more suppressive, which expand again "
+        "when inflammation returns (Rosenblum MD 2011 Nature)")
     msc_il6: bool = param(
         False, "-", "assumption: a switch; on: resting and licensed MSC secrete IL-6 (msc.il6_secretion; Melief SM "
         "2013 Haematologica), which feeds the model's IL-6 logic both ways (Th17 induction up, Treg induction and "

@@ -164,3 +164,73 @@ def test_msc_secrete_il6_only_with_their_switch_on():
     cfg = validate_dict({"tissue": {"width_voxels": 30, "height_voxels": 30},
                          "simulation": {"burn_in_days": 2, "days": 2}, "biology": {"branches": {"msc_il6": True}}})
     assert MSCModel(cfg, rng=1).secretion.msc_resting.il6 == on.msc.il6_secretion
+
+
+MEMORY = Biology(branches={"treg_memory": True})
+
+
+def test_committed_treg_become_resident_memory_only_in_inflamed_tissue_and_only_with_the_switch():
+    on, off = _rules(MEMORY), _rules(Biology())
+    rate = lambda rs, **lv: float(rs.rate("tcells", "treg", "to:treg_mem", _signals(**lv)))  # noqa: E731
+    assert rate(on) == 0.0 < rate(on, infl=1.0) < rate(on, infl=5.0)  # antigen (the inflammatory tone) needed
+    assert rate(off, infl=5.0) == 0.0
+    assert ("tcells", "treg_mem", "death") not in off.rules
+
+
+def test_memory_treg_stay_in_the_tissue_outlive_committed_treg_and_expand_on_recall():
+    rs = _rules(MEMORY)
+    assert float(rs.rate("tcells", "treg_mem", "egress", _signals())) == 0.0
+    assert float(rs.rate("tcells", "treg", "egress", _signals())) == MEMORY.trafficking.t_egress_per_h
+    assert (float(rs.rate("tcells", "treg_mem", "death", _signals()))
+            < 0.5 * float(rs.rate("tcells", "treg", "death", _signals())))
+    quiet, recall = (float(rs.rate("tcells", "treg_mem", "divide", _signals(**lv))) for lv in ({}, {"infl": 5.0}))
+    assert recall > 2.0 * quiet > 0.0
+    from abm.biology import compartments
+
+    fates, _ = compartments.blood_plan(rs)
+    assert all(b != "to:treg_mem" for plan in fates for b, _ in plan)  # memory forms on the grid only
+
+
+def test_the_egress_of_a_state_with_its_own_rule_overrides_the_star_rule_on_both_paths():
+    """The numpy path reads a state's own rule before the ``*`` rule, as the compiled program does."""
+    from abm.biology.rules import tcells
+
+    rs = _rules(MEMORY)
+    state = np.array([tcells.TREG, tcells.TREG_MEM, tcells.NAIVE], np.int8)
+    h = rs.hazard("tcells", "egress", _signals(), state, tcells.CODES)
+    np.testing.assert_allclose(h, [MEMORY.trafficking.t_egress_per_h, 0.0, MEMORY.trafficking.t_egress_per_h])
+
+
+def _memory_model(engine: str, monkeypatch, days: float = 25.0):
+    monkeypatch.setenv("ABM_ENGINE", engine)
+    cfg = validate_dict({"tissue": {"width_voxels": 40, "height_voxels": 40},
+                         "simulation": {"burn_in_days": 5, "days": days},
+                         "biology": {"branches": {"treg_memory": True},
+                                     "tcells": {"treg_memory_formation_per_h": 0.01}}})
+    model = MSCModel(cfg, rng=6)
+    for _ in range(round(days * 24 / model.dt_h)):
+        model.step()
+    return model
+
+
+def test_resident_memory_treg_fill_the_tissue_never_the_blood_and_count_as_treg(monkeypatch):
+    from abm.biology.rules import tcells
+    from abm.record import snapshot
+
+    model = _memory_model("compiled" if jit.numba_available() else "numpy", monkeypatch)
+    n_mem = int((model.tcells.state == tcells.TREG_MEM).sum())
+    assert n_mem > 0 and model.blood.treg_mem == 0
+    row = snapshot(model, model.events)
+    foxp3 = int(np.isin(model.tcells.state, tcells.FOXP3).sum())
+    assert row["tissue_treg_mem"] == n_mem
+    assert row["tissue_treg_pct_cd4"] == pytest.approx(100.0 * foxp3 / model.tcells.n)
+    assert model.events["t_treg_memory_formed"] > 0
+
+
+def test_both_engines_draw_the_memory_branch_alike(monkeypatch):
+    if not jit.numba_available():
+        pytest.skip("numba is not installed")
+    a, b = (_memory_model(e, monkeypatch, days=12.0) for e in ("numpy", "compiled"))
+    assert a.blood.counts() == b.blood.counts()
+    np.testing.assert_array_equal(a.tcells.state, b.tcells.state)
+    np.testing.assert_array_equal(a.tcells.x, b.tcells.x)

@@ -27,6 +27,8 @@ _FATE_TARGET = np.array([-1] + [tcells.FATE_TARGET.get(code, -1) for code in ran
 """Fate code -> the state it leads to (-1: none; death and egress remove the cell)."""
 M_BEHAVIOURS = ("to:m2", "to:m1", "lose:ido_pos", "death")
 B_BEHAVIOURS = bcells.FATES
+_T_STATES, _M_STATES, _B_STATES = len(TCELLS.states), len(MACROPHAGES.states), len(BCELLS.states)
+"""State counts of the compiled cell types (each kernel groups its cells by state code)."""
 _NO_RUNTIME = np.ones(2)
 """Runtime factors of a cell type whose rules read none (macrophages)."""
 
@@ -59,14 +61,14 @@ def _tcell_kernel(x, y, state, age_h, fields, contacts, occupied, seen, reflect_
     treg = 0
     th17 = 0
     for i in range(n):
-        if state[i] == 2 or state[i] == 3:  # committed and induced Treg compete for IL-2
+        if state[i] == 2 or state[i] == 3 or state[i] == 5:  # committed, induced, memory Treg compete for IL-2
             treg += 1
         elif state[i] == 1:
             th17 += 1
     n_cd4 = max(n, 1)
     f_treg, f_th17 = treg / n_cd4, th17 / n_cd4
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
-    hazards = _hazards(prog, fate_target.size, 5, state, signals, f_th17, f_treg, runtime)
+    hazards = _hazards(prog, fate_target.size, _T_STATES, state, signals, f_th17, f_treg, runtime)
     fate = kernels.competing_fates(hazards[:fate_target.size - 1], dt, rng)
     divides = kernels.bernoulli(hazards[fate_target.size - 1], dt, rng)
     leaving = np.zeros(n, np.bool_)
@@ -115,6 +117,8 @@ def tcells_step(model) -> dict[str, int]:
     events = {"t_treg_induced": int(induced[1]), "t_th17_induced": int(induced[2]), "t_divisions": int(dx.size)}
     if induced[5:].any():  # the new branches' transitions (no key when they are off)
         events.update({"t_itreg_induced": int(induced[5]), "t_tr1_induced": int(induced[6])})
+        if induced[8]:
+            events["t_treg_memory_formed"] = int(induced[8])
     return events
 
 
@@ -137,7 +141,7 @@ def _free_and_compact(dead, x, y, state, age_h, occupied):
 def _macrophage_kernel(x, y, state, ido_pos, age_h, fields, contacts, occupied, prog, dt, rng):
     n = x.size
     signals = sense(fields, x, y, contacts, ido_pos, False, True)
-    rules = _hazards(prog, 4, 2, state, signals, 0.0, 0.0, _NO_RUNTIME)
+    rules = _hazards(prog, 4, _M_STATES, state, signals, 0.0, 0.0, _NO_RUNTIME)
     hazards = np.empty((3, n))
     for i in range(n):
         hazards[0, i] = rules[0, i] + rules[1, i]  # to:m2 of M1 cells, to:m1 of M2 cells
@@ -175,7 +179,7 @@ def macrophages_step(model) -> dict[str, int]:
 def _bcell_kernel(x, y, state, age_h, fields, contacts, occupied, prog, runtime, dt, rng):
     n = x.size
     signals = sense(fields, x, y, contacts, occupied[0], True, False)  # no marker (a bool row as its type)
-    hazards = _hazards(prog, 3, 3, state, signals, 0.0, 0.0, runtime)
+    hazards = _hazards(prog, 3, _B_STATES, state, signals, 0.0, 0.0, runtime)
     fate = kernels.competing_fates(hazards, dt, rng)
     for i in range(n):
         if fate[i] == 1:
@@ -214,7 +218,7 @@ def _count_rate(prog, b, s, signals, fraction_th17, fraction_treg, runtime, scra
 @njit
 def _blood_kernel(counts, levels, runtime, prog, plan_b, plan_target, plan_n, divides, dt, rng, back, w, pool):
     total = max(counts.sum(), 1)
-    f_th17, f_treg = counts[1] / total, (counts[2] + counts[3]) / total
+    f_th17, f_treg = counts[1] / total, (counts[2] + counts[3] + counts[5]) / total
     signals = np.zeros((levels.size + 2, 1))
     signals[: levels.size, 0] = levels
     scratch = np.zeros(1)

@@ -159,12 +159,13 @@ class RuleSet:
 
     def _plan(self, cell_type: str, behaviour: str, codes: Mapping[str, int]) -> tuple[str, Any]:
         """How :meth:`hazard` evaluates a behaviour (decided once): one rule for every state, a lookup
-        of constant rates by state code, or the rules of the states that have one."""
+        of constant rates by state code, or the rules of the states that have one (a state's own rule
+        before the ``*`` rule, as :meth:`rate` and the compiled program read them)."""
         star = self.rules.get((cell_type, "*", behaviour))
-        if star is not None:
+        if star is not None and not any((cell_type, key, behaviour) in self.rules for key in codes):
             return "star", star
-        own = [(key, code, self.rules[(cell_type, key, behaviour)]) for key, code in codes.items()
-               if (cell_type, key, behaviour) in self.rules]
+        own = [(key, code, self.rules.get((cell_type, key, behaviour), star)) for key, code in codes.items()
+               if (cell_type, key, behaviour) in self.rules or star is not None]
         if all(not rule.factors for _, _, rule in own):
             table = np.zeros(max(codes.values()) + 1)
             for _, code, rule in own:

@@ -11,23 +11,25 @@ from abm.biology.cells import TCELLS
 from abm.biology.rules.custom import Signals
 from abm.engine.hazards import competing_fates, prob
 
-NAIVE, TH17, TREG, ITREG, TR1 = TCELLS.codes("naive", "th17", "treg", "itreg", "tr1")
+NAIVE, TH17, TREG, ITREG, TR1, TREG_MEM = TCELLS.codes("naive", "th17", "treg", "itreg", "tr1", "treg_mem")
 CODES = {s.key: i for i, s in enumerate(TCELLS.states)}
 N_STATES = len(TCELLS.states)
-FOXP3 = (TREG, ITREG)
+FOXP3 = (TREG, ITREG, TREG_MEM)
 """States counted as Treg (CD25+FOXP3+) in blood and tissue percentages; Tr1 are FOXP3- and are not."""
-TRANSITIONS = ("to:treg", "to:th17", "to:itreg", "to:tr1", "to:naive")
+TRANSITIONS = ("to:treg", "to:th17", "to:itreg", "to:tr1", "to:naive", "to:treg_mem")
 """State changes of a T cell, in the order of the competing fates (after death and egress come the new
 branches' ones, so a model without them draws exactly as the first chapter's did)."""
-FATES = ("to:treg", "to:th17", "death", "egress", "to:itreg", "to:tr1", "to:naive")
+TISSUE_ONLY = ("to:treg_mem",)
+"""Transitions that happen only on the grid (resident memory forms in the tissue): the blood pool has none."""
+FATES = ("to:treg", "to:th17", "death", "egress", "to:itreg", "to:tr1", "to:naive", "to:treg_mem")
 """The competing fates of a tissue T cell, in draw order (fate code = index + 1)."""
-FATE_TARGET = {1: TREG, 2: TH17, 5: ITREG, 6: TR1, 7: NAIVE}
+FATE_TARGET = {1: TREG, 2: TH17, 5: ITREG, 6: TR1, 7: NAIVE, 8: TREG_MEM}
 """Fate code -> the state it leads to."""
 
 
 def treg_fraction(state) -> float:
-    """Share of FOXP3+ cells (committed and induced Treg) among the cells (IL-2 competition)."""
-    return float(((state == TREG) | (state == ITREG)).sum()) / max(len(state), 1)
+    """Share of FOXP3+ cells (committed, induced and resident memory Treg) among the cells (IL-2 competition)."""
+    return float(np.isin(state, FOXP3).sum()) / max(len(state), 1)
 
 
 def step_tissue(model) -> dict[str, int]:
@@ -44,7 +46,7 @@ def step_tissue(model) -> dict[str, int]:
     n_cd4 = max(n, 1)
     masks = {key: state == code for key, code in CODES.items()}
     sig = Signals(s, contacts=model.suppressor_contacts[pop.x, pop.y],
-                  fractions={"treg": (masks["treg"].sum() + masks["itreg"].sum()) / n_cd4,
+                  fractions={"treg": sum(masks[TCELLS.states[c].key].sum() for c in FOXP3) / n_cd4,
                              "th17": masks["th17"].sum() / n_cd4},
                   proliferation_factor=model.proliferation_factor,
                   disease_scale=model.disease_scale)
@@ -70,4 +72,6 @@ def step_tissue(model) -> dict[str, int]:
               "t_divisions": int(won.size)}
     if (fate >= 5).any():  # the new branches' transitions (no key when they are off)
         events.update({"t_itreg_induced": int((fate == 5).sum()), "t_tr1_induced": int((fate == 6).sum())})
+        if (fate == 8).any():
+            events["t_treg_memory_formed"] = int((fate == 8).sum())
     return events
