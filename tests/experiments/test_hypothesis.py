@@ -3,6 +3,8 @@ expansion, and a tiny end-to-end run on the serial backend."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,6 +15,7 @@ from abm.config import ConfigError
 from abm.experiments.common import stats
 from abm.experiments.hypothesis.design import expand
 from abm.experiments.hypothesis.spec import HypothesisSpec, parse_outcome
+from abm.experiments.trials.findings import load_findings
 
 RNG = np.random.default_rng(42)
 DIFFS = RNG.normal(0.7, 1.3, size=12)
@@ -255,3 +258,15 @@ def test_an_outcome_after_the_end_of_the_run_is_refused_before_anything_runs(tmp
     with pytest.raises(ConfigError, match=r"ratio_day400 asks for day 400, after the end of the run"):
         run_hypothesis(spec, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "configs" / "hypotheses").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_every_shipped_hypothesis_spec_validates_and_expands(path):
+    from abm.experiments.hypothesis.spec import load_spec
+
+    spec, base = load_spec(path)
+    design = expand(spec, base)
+    assert design.cells and set(design.scenario["findings"]) <= {f.finding_id for f in load_findings()}
