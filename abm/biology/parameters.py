@@ -243,6 +243,10 @@ class TCells(Section):
     treg_memory_egress_per_h: float = param(
         0.0, "1/h", "resident memory Treg do not return to blood (Rosenblum MD 2011 Nature); assumption: none, up "
         "to the rate of other T cells (trafficking.t_egress_per_h)", ge=0, plausible=(0.0, 0.004))
+    treg_memory_expansion_per_h: float = param(
+        0.0002, "1/h", "assumption: resting resident memory Treg divide slower than they die (doubling ~5 months), so "
+        "formation keeps the pool and it does not outgrow the tissue (branches.treg_memory)", ge=0,
+        plausible=(0.0, 0.001))
     treg_memory_recall_boost: float = param(
         2.0, "x", "memory Treg expand faster when antigen returns (Rosenblum MD 2011 Nature); size assumption; read "
         "through the inflammatory tone", ge=0, plausible=(0.0, 5.0))
