@@ -42,6 +42,7 @@ docs: venv
 	$(BIN)/python -m abm.biology.mechanisms > docs/mechanisms.md
 	$(BIN)/python -m abm.architecture --update
 	$(BIN)/python -m abm.biology.mechanisms --model-doc
+	$(BIN)/python -m abm.clinical.docs --update
 	@mv docs/parameters.md.tmp docs/parameters.md
 
 clean:

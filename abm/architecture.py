@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("base", ("abm", "abm.params", "abm.docgen"), "the package, the parameter-declaration helper, doc generation"),
     ("engine", ("abm.engine",), "space, fields, populations as arrays, random streams, hazards: no biology"),
     ("biology", ("abm.biology",), "parameter tables, presets, treatment, rules, compartments, mechanisms"),
+    ("clinical", ("abm.clinical",), "observation: biomarkers, indices, assay noise (model surrogates)"),
     ("config", ("abm.config",), "the scenario schema, loading, validation, names"),
     ("simulation", ("abm.model", "abm.burn_in", "abm.record", "abm.checkpoint", "abm.run", "abm.report",
                     "abm.architecture"),

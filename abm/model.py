@@ -110,7 +110,8 @@ class MSCModel(mesa.Model):
         self.infusions = dosing.plan(self.cfg, arm)
         self._given = 0
         self.blocked_mediators = mechanisms.blocked_mediators(arm.blockades)  # the registry says what each removes
-        self.proliferation_factor, self.inflammation_factor = dosing.comedication(self.bio.concomitant, arm)
+        self.proliferation_factor, self.inflammation_factor = dosing.comedication(
+            self.bio.concomitant, arm, self.cfg.patient.background_medication)
         self.secretion = secretion.with_knockdowns(secretion.for_branches(self.bio.secretion, self.bio),
                                                     mechanisms.knocked_down(arm.blockades))
         """The secretion table this arm's cells use (``biology.secretion``, plus the branches' rows, less any

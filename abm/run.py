@@ -29,6 +29,9 @@ import abm
 from abm import burn_in as burn_in_module
 from abm import checkpoint
 from abm.biology import dosing
+from abm.clinical import COLUMNS as CLINICAL_COLUMNS
+from abm.clinical import SURROGATE, observe
+from abm.clinical.observe import OBSERVATION_SPAWN_KEY
 from abm.config import Scenario, config_hash, to_dict
 from abm.config.names import inside
 from abm.engine import jit
@@ -57,6 +60,7 @@ TREATMENT_ONLY_KEYS: tuple[str, ...] = (
     "biology.delivery",
     "biology.systemic.regulatory_phagocyte_ido", "biology.systemic.regulatory_phagocyte_tgfb",
     "biology.systemic.lung_msc_gain",
+    "patient.trait_seed", "observation",  # read after the run by the observation layer only
     "biology.secretion.msc_resting", "biology.secretion.msc_licensed", "biology.secretion.ido_phagocyte",
     "biology.macrophages.ido_phenotype_half_life_days",
     "biology.msc.host_lysis_share", "patient.host_cytotoxicity", "biology.persistence", "biology.relay",
@@ -141,7 +145,7 @@ def run_arm(model: MSCModel, progress: Progress | None = None,
             checkpoint.save(model, checkpoint_path)
     frame = recorder.frame()
     frame.insert(0, "arm", info.get("arm", "arm"))
-    return frame
+    return observe(frame, model.cfg)
 
 
 def total_steps(scenario: Scenario, with_burn_in: bool = True) -> int:
@@ -225,7 +229,9 @@ def build_manifest(scenario: Scenario, started: datetime, ended: datetime, wall_
         "name": scenario.name,
         "seed": scenario.seed,
         "seed_streams": {"burn_in": list(burn.spawn_key), "arms": list(arms.spawn_key),
-                         "entropy": str(burn.entropy)},
+                         "assay_noise": [OBSERVATION_SPAWN_KEY], "entropy": str(burn.entropy)},
+        "clinical_columns": {"label": SURROGATE, "doc": "docs/clinical.md",
+                             "columns": {c: unit for c, (unit, _) in CLINICAL_COLUMNS.items()}},
         "config_hash": config_hash(scenario),
         "config": to_dict(scenario),
         "dose_mapping": {name: [vars(i) for i in dosing.plan(scenario, arm)]

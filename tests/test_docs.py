@@ -71,3 +71,14 @@ def test_the_model_doc_tables_are_current():
     from abm.biology import mechanisms
 
     assert mechanisms.model_tables() in (DOCS.parent / "model.md").read_text(), "docs/model.md is stale: make docs"
+
+
+def test_every_observation_parameter_has_a_unit_a_source_and_a_default_in_range():
+    """The observation layer (abm.clinical) is held to the biology's standard: its numbers are model surrogates."""
+    for r in rows(Scenario().observation, "observation."):
+        assert r["source"].strip() and r["unit"].strip(), r["key"]
+        for outside in ("DESIGN", "seed review", "SCIENCE", "shared/"):
+            assert outside not in r["source"], f"{r['key']}: source points outside the repository"
+        if r["plausible"]:
+            lo, hi = r["plausible"]
+            assert lo <= r["default"] <= hi, f"{r['key']}={r['value']} not in {r['range']}"

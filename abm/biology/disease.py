@@ -59,6 +59,9 @@ class Disease(Section):
         1.0, "x", "suppressive capacity of Treg relative to healthy", ge=0, le=1.5)
     inflamed_tissue_volume_ml: float = param(
         50.0, "mL", "volume of inflamed target tissue that competes for homing MSC", gt=0)
+    crp_response: float = param(
+        1.0, "x", "hepatic CRP response to IL-6 relative to RA/infection (abm.clinical.biomarkers); 1 unless a "
+        "preset says otherwise", ge=0, le=2, plausible=(0.2, 1.0))
     autologous_msc_impaired: bool = param(
         False, "-", "whether the patient's own MSC carry the disease's impairment")
 

@@ -16,6 +16,7 @@ disease whose MSC are impaired (SLE), by ``autologous_disease_potency``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -77,14 +78,16 @@ def plan(scenario: Scenario, arm: Treatment) -> list[Infusion]:
             for day in arm.schedule.infusion_days()]
 
 
-def comedication(c: Concomitant, arm: Treatment) -> tuple[float, float]:
+def comedication(c: Concomitant, arm: Treatment, background: Iterable[str] = ()) -> tuple[float, float]:
     """(proliferation factor, inflammation factor) of an arm's co-medication: cyclophosphamide slows
     lymphocyte division and differentiation; steroids and DMARDs lower the inflammatory tone (the
-    ``biology.concomitant`` parameters)."""
-    proliferation = c.cyclophosphamide_proliferation if "cyclophosphamide" in arm.concomitant else 1.0
+    ``biology.concomitant`` parameters).  ``background`` (``patient.background_medication``) is taken before
+    day 0 and in every arm; a drug named there and by the arm counts once."""
+    drugs = set(arm.concomitant) | set(background)
+    proliferation = c.cyclophosphamide_proliferation if "cyclophosphamide" in drugs else 1.0
     inflammation = 1.0
-    if "steroids" in arm.concomitant:
+    if "steroids" in drugs:
         inflammation *= c.steroid_inflammation
-    if "dmard" in arm.concomitant:
+    if "dmard" in drugs:
         inflammation *= c.dmard_inflammation
     return proliferation, inflammation

@@ -10,6 +10,7 @@ from abm.biology.disease import Disease
 from abm.biology.parameters import Biology
 from abm.biology.patient import Patient
 from abm.biology.treatment import Treatment
+from abm.clinical.params import Observation
 from abm.config.names import RunName
 from abm.params import Section, param
 
@@ -89,6 +90,7 @@ class Scenario(Section):
     biology: Biology = Field(default_factory=Biology)
     arms: dict[str, Treatment] = Field(
         default_factory=lambda: {"msc": Treatment(), "untreated": Treatment(control="untreated")})
+    observation: Observation = Field(default_factory=Observation)
     findings: list[str] = param([], "-", "finding ids of shared trials this scenario speaks to")
 
     @model_validator(mode="after")

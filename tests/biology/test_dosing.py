@@ -264,3 +264,19 @@ def test_control_arm_model_gets_no_cells():
     for _ in range(3):
         model.step()
     assert model.events["infusion"] == 0 and model.msc.n == 0 and model.lung.msc_alive == 0
+
+
+def test_background_medication_acts_in_every_arm_and_counts_once():
+    c = Scenario().biology.concomitant
+    untreated, with_dmard = Treatment(), Treatment(concomitant=["dmard"])
+    assert dosing.comedication(c, untreated) == (1.0, 1.0)
+    assert dosing.comedication(c, untreated, ["dmard"]) == (1.0, c.dmard_inflammation)
+    assert dosing.comedication(c, with_dmard, ["dmard"]) == dosing.comedication(c, with_dmard)
+    both = dosing.comedication(c, Treatment(concomitant=["cyclophosphamide"]), ["steroids"])
+    assert both == (c.cyclophosphamide_proliferation, c.steroid_inflammation)
+
+
+def test_background_medication_is_taken_through_the_burn_in():
+    scenario = validate_dict({"patient": {"background_medication": ["steroids"]}}, origin="test")
+    model = MSCModel(scenario)  # the burn-in runs the untreated arm
+    assert model.inflammation_factor == scenario.biology.concomitant.steroid_inflammation

@@ -108,9 +108,14 @@ def test_measure_mapping():
     m = map_measure("systemic_tgfb")
     assert m.columns == ("systemic_tgfb",) and "lymphoid-local" in m.note
     assert "il17a" in map_measure("plasma_il6_il17a").note
-    for name in ("disease_activity_sledai", "disease_activity", "benefit_duration", "quality_of_life"):
+    for name in ("disease_activity", "benefit_duration", "quality_of_life", "acr20_response"):
         m = map_measure(name)
         assert not m.comparable and m.reason.startswith("not comparable")
+    assert map_measure("disease_activity_sledai").columns == ("sledai2k_expected",)
+    assert "model surrogate" in map_measure("disease_activity_sledai").note
+    assert map_measure("disease_activity", "SLE").columns == ("sledai2k_expected",)
+    assert map_measure("disease_activity", "RA").columns == ("das28_crp_expected",)
+    assert not map_measure("disease_activity", "mouse").comparable
     assert map_measure("msc_lung_half_life").method == "half_life"
 
 

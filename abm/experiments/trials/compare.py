@@ -33,6 +33,9 @@ import numpy as np
 import pandas as pd
 
 from abm.biology import dosing
+from abm.clinical import COLUMNS as CLINICAL_COLUMNS
+from abm.clinical import observe
+from abm.clinical.observe import INPUTS as OBSERVATION_INPUTS
 from abm.config import ConfigError, Scenario, validate_dict
 from abm.experiments.common import stats
 from abm.experiments.common.tables import markdown_table
@@ -208,6 +211,21 @@ def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def with_observation(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Add the clinical columns (abm.clinical) to trajectories recorded before the observation layer existed.
+
+    Each run is observed with its own seed (the ``seed`` column of a batch, else the scenario's)."""
+    if frame.empty or all(c in frame.columns for c in CLINICAL_COLUMNS) or any(
+            c not in frame.columns for c in OBSERVATION_INPUTS):
+        return frame
+    frame = frame.reset_index(drop=True)
+    parts = []
+    for _, group in frame.groupby("run_id" if "run_id" in frame.columns else "arm", sort=False):
+        seed = int(group["seed"].iloc[0]) if "seed" in group.columns else scenario.seed
+        parts.append(observe(group, scenario.model_copy(update={"seed": seed}))[list(CLINICAL_COLUMNS)])
+    return pd.concat([frame, pd.concat(parts).loc[frame.index]], axis=1)
+
+
 def load_dir(path: Path, label: str | None = None) -> list[Source]:
     """The sources of one batch or run directory (a batch with sweep points gives one per point)."""
     from abm.experiments.batch.summary import load_trajectories
@@ -223,7 +241,7 @@ def load_dir(path: Path, label: str | None = None) -> list[Source]:
         scenario = validate_dict(manifest["config"], origin=str(where))
         frame = pd.read_parquet(path / "trajectories.parquet")
         frame.insert(0, "run_id", path.name)
-        return [Source(label or scenario.name, scenario, with_derived(frame), path)]
+        return [Source(label or scenario.name, scenario, with_observation(with_derived(frame), scenario), path)]
     if not is_batch_dir(path):
         raise FileNotFoundError(f"{path}: neither a batch directory (batch.json) nor a run directory "
                                 f"(manifest.json + trajectories.parquet)")
@@ -237,6 +255,7 @@ def load_dir(path: Path, label: str | None = None) -> list[Source]:
         config = next(t.config for t in tasks if t.point == point)
         scenario = validate_dict(config, origin=f"{path} point {point}")
         sub = frame[frame["point"] == point] if "point" in frame.columns else frame
+        sub = with_observation(sub, scenario)
         name = label or scenario.name
         out.append(Source(name if len(points) == 1 else f"{name}/p{point}", scenario, sub, path))
     return out

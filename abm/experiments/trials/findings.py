@@ -244,14 +244,45 @@ PLASMA_NOTE = ("plasma_* are the model's plasma pools (abm.biology.plasma: backg
 SYSTEMIC_NOTE = ("systemic_* are the lymphoid-local levels circulating T cells see in the model (a.u.), not "
                  "plasma: a blood draw measures plasma_*")
 
-CLINICAL = ("disease_activity", "sledai", "das28", "acr20", "acr50", "acr70", "haq", "bilag", "proteinuria",
-            "remission", "relapse", "response")
-NO_SCORE = ("not comparable: the model has no clinical score (inflammation_index, a mean tissue field, is "
-            "not a validated proxy for a clinical index)")
+CLINICAL_NOTE = ("model surrogate (abm.clinical): {index} of the expected patient at the model's organ activity "
+                 "(tissue Th17, autoantibody and inflammation; docs/clinical.md), not a prediction of the clinical "
+                 "score; observation parameters fitted on LIU11 (baseline and LIU11-SLEDAI-90)")
+ACTIVITY_INDEX: dict[str, tuple[str, str]] = {
+    "sle": ("sledai2k_expected", "SLEDAI-2K"),
+    "ra": ("das28_crp_expected", "DAS28-CRP"),
+}
+"""Disease -> the index a row's plain ``disease_activity`` is read as (trials of that disease report it)."""
+CLINICAL_COLUMNS: dict[str, tuple[str, str]] = {
+    "sledai": ("sledai2k_expected", "SLEDAI-2K"), "das28": ("das28_crp_expected", "DAS28-CRP"),
+    "jadas": ("cjadas10_expected", "cJADAS10"), "crp": ("crp_mg_l_measured", "CRP"),
+    "dsdna": ("anti_dsdna_iu_ml_measured", "anti-dsDNA"), "complement_c3": ("c3_g_l_measured", "C3"),
+    "proteinuria": ("proteinuria_g_day_measured", "proteinuria"),
+}
+"""Token of a clinical measure name -> (observation column, index name); the first token found wins."""
+UNMAPPED_CLINICAL = ("acr20", "acr50", "acr70", "haq", "bilag")
+NO_SCORE = ("not comparable: the observation layer has no {name} (abm.clinical computes SLEDAI-2K, DAS28-CRP, "
+            "cJADAS10, CRP, anti-dsDNA, C3/C4 and proteinuria)")
 
 
-def map_measure(name: str) -> ModelMeasure:
-    """A reported measure name -> its model counterpart, or the reason there is none."""
+def clinical_measure(key: str, disease: str) -> ModelMeasure | None:
+    """The observation column of a clinical measure name (None when the name is not clinical)."""
+    for token, (col, index) in CLINICAL_COLUMNS.items():
+        if token in key:
+            return ModelMeasure((col,), "column", CLINICAL_NOTE.format(index=index))
+    if any(k in key for k in UNMAPPED_CLINICAL):
+        return ModelMeasure(reason=NO_SCORE.format(name=key))
+    if key.startswith("disease_activity"):
+        d = disease.strip().lower()
+        if d not in ACTIVITY_INDEX:
+            return ModelMeasure(reason=f"not comparable: no disease-activity index for disease {disease!r} "
+                                       f"(have: {', '.join(ACTIVITY_INDEX)})")
+        col, index = ACTIVITY_INDEX[d]
+        return ModelMeasure((col,), "column", CLINICAL_NOTE.format(index=index))
+    return None
+
+
+def map_measure(name: str, disease: str = "") -> ModelMeasure:
+    """A reported measure name (of a row of ``disease``) -> its model counterpart, or the reason there is none."""
     key = str(name).strip().lower()
     if key in DIRECT:
         col = DIRECT[key]
@@ -262,8 +293,9 @@ def map_measure(name: str) -> ModelMeasure:
         return SPECIAL[key]
     if key in DIRECT.values() or key in ("inflammation_index", "autoantibody_index", "m2_fraction"):
         return ModelMeasure((key,), "column", "a model column named directly")
-    if any(k in key for k in CLINICAL):
-        return ModelMeasure(reason=NO_SCORE)
+    clinical = clinical_measure(key, disease)
+    if clinical is not None:
+        return clinical
     if "benefit" in key or "duration" in key:
         return ModelMeasure(reason="not comparable: the model has no clinical benefit whose duration could be "
                                    "timed (how long blood Treg stays raised is in the Treg rows and figures)")
@@ -368,7 +400,7 @@ class Finding:
     @property
     def model(self) -> ModelMeasure:
         """The model counterpart of the measure."""
-        return map_measure(self.measure)
+        return map_measure(self.measure, self.disease)
 
     @property
     def role(self) -> Role:
