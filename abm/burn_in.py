@@ -47,6 +47,11 @@ WINDOW_DAYS = 20
 RELAX_DAYS = SETTLED_RELAX_DAYS
 """The settled mode fast-forwards the slow compartments this many days before the end of the burn-in."""
 HAZARD_DAYS = 10
+HISTORY_DAYS = 30
+"""Days before day 0 whose daily state the burn-in keeps for the observation layer (the recall window of a
+clinical index reaches back before the first infusion: abm.clinical, ``observation.manifestations``)."""
+HISTORY_COLUMNS = ("t_days", "tissue_th17_pct_cd4", "autoantibody_index", "inflammation_index", "plasma_il6")
+"""The recorded columns the history keeps (what :mod:`abm.clinical.observe` reads)."""
 """... from their mean plasma-differentiation hazard over this many days before that."""
 
 
@@ -152,7 +157,8 @@ def fast_forward(model, k_plasma_per_h: float) -> dict[str, float]:
 
 
 def run(model, progress: Progress | None = None) -> dict:
-    """Burn the model in according to ``simulation.burn_in_mode``; returns the report for the manifest.
+    """Burn the model in according to ``simulation.burn_in_mode``; returns the report for the manifest, with
+    the last :data:`HISTORY_DAYS` days of the observation inputs under ``"history"`` (not for the manifest).
 
     Both modes take ``burn_in_days``; the settled mode sets the slow compartments to their quasi-steady
     state :data:`RELAX_DAYS` before the end, from the plasma-differentiation hazard of the
@@ -164,6 +170,7 @@ def run(model, progress: Progress | None = None) -> dict:
     total_steps = int(round(sim.burn_in_days * 24 / model.dt_h))
     forward_at = total_steps - RELAX_DAYS * per_day if sim.burn_in_mode == "settled" else -1
     days: list[dict[str, float]] = []
+    history: list[dict[str, float]] = []
     hazards: list[float] = []
     report: dict = {"mode": sim.burn_in_mode, "days": sim.burn_in_days, "tolerance": sim.burn_in_tolerance,
                     "window_days": WINDOW_DAYS}
@@ -175,6 +182,9 @@ def run(model, progress: Progress | None = None) -> dict:
             progress(1)
         if (i + 1) % per_day == 0:
             days.append(observe(model))
+            day = (i + 1) / per_day - sim.burn_in_days  # <= 0: days before treatment
+            if -HISTORY_DAYS <= day < 0:
+                history.append(_history_row(model, day))
             if forward_at - HAZARD_DAYS * per_day <= i < forward_at:
                 hazards.append(plasma_hazard(model))
     if len(days) >= WINDOW_DAYS:
@@ -185,4 +195,15 @@ def run(model, progress: Progress | None = None) -> dict:
     else:
         report["drift"] = None
         report["stationary"] = None  # too short to judge
+    report["history"] = history
     return report
+
+
+def _history_row(model, day: float) -> dict[str, float]:
+    """The observation layer's inputs now (a trajectory row's columns; draws nothing)."""
+    from collections import Counter
+
+    from abm.record import snapshot
+
+    row = snapshot(model, Counter())
+    return {"t_days": float(day), **{c: float(row[c]) for c in HISTORY_COLUMNS[1:]}}

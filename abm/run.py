@@ -61,6 +61,7 @@ TREATMENT_ONLY_KEYS: tuple[str, ...] = (
     "biology.systemic.regulatory_phagocyte_ido", "biology.systemic.regulatory_phagocyte_tgfb",
     "biology.systemic.lung_msc_gain",
     "patient.trait_seed", "observation",  # read after the run by the observation layer only
+    "simulation.days",  # the follow-up: a cohort screens on a one-day run and reuses its burn-in for the arms
     "biology.secretion.msc_resting", "biology.secretion.msc_licensed", "biology.secretion.ido_phagocyte",
     "biology.macrophages.ido_phenotype_half_life_days",
     "biology.msc.host_lysis_share", "patient.host_cytotoxicity", "biology.persistence", "biology.relay",
@@ -106,7 +107,8 @@ def burn_in(scenario: Scenario, progress: Progress | None = None) -> MSCModel:
     burn_seed, _ = seed_streams(scenario.seed)
     model = MSCModel(scenario, rng=burn_seed)
     report = burn_in_module.run(model, progress)
-    model.run_info = {"phase": "burned_in", "burn_in": report}
+    history = report.pop("history")
+    model.run_info = {"phase": "burned_in", "burn_in": report, "history": history}
     return model
 
 
@@ -117,7 +119,9 @@ def branch(scenario: Scenario, burned: tuple[dict, dict], arm_name: str) -> MSCM
     model.set_arm(scenario.arms[arm_name])
     model.reseed(seed_streams(scenario.seed)[1])
     model.events = Counter()  # events count from the start of the arm
-    model.run_info = {"phase": "arm", "arm": arm_name, "step": 0, "rows": [], "events_at_last": {}}
+    history = model.run_info.get("history", [])  # the burn-in's last days, for the observation layer
+    model.run_info = {"phase": "arm", "arm": arm_name, "step": 0, "rows": [], "events_at_last": {},
+                      "history": history}
     return model
 
 
@@ -145,7 +149,7 @@ def run_arm(model: MSCModel, progress: Progress | None = None,
             checkpoint.save(model, checkpoint_path)
     frame = recorder.frame()
     frame.insert(0, "arm", info.get("arm", "arm"))
-    return observe(frame, model.cfg)
+    return observe(frame, model.cfg, history=info.get("history"))
 
 
 def total_steps(scenario: Scenario, with_burn_in: bool = True) -> int:

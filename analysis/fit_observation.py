@@ -31,7 +31,11 @@ def main() -> None:
     source = next((s for s in load_sources(args.trials) if s.label == SCENARIO), None)
     if source is None:
         raise SystemExit(f"{args.trials}: no {SCENARIO} batch (run `abm trials` first)")
-    values = fit(source.frame, source.scenario, TARGETS, KEYS, start=(1.0, 0.2), bounds=((0.3, 0.02), (2.0, 1.0)))
+    values = fit(source.frame, source.scenario, TARGETS, KEYS, start=(1.0, 0.2), bounds=((0.3, 0.02), (2.0, 1.0)),
+                 histories=source.histories)
+    known = sum(h is not None for h in source.histories.values())
+    print(f"burn-in histories found for {known} of {len(source.histories)} runs (the recall windows reach "
+          "before day 0 only for those)")
     n_runs = source.frame["run_id"].nunique()
     print(f"fitted on {n_runs} runs of {SCENARIO} ({args.trials}); targets:")
     for t in TARGETS:

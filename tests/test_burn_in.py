@@ -81,3 +81,16 @@ def test_fixed_burn_in_is_reported_too_and_draws_nothing_extra():
 def test_a_settled_burn_in_needs_40_days():
     with pytest.raises(ConfigError, match=r"burn_in_days \(30.0\) must be at least 40 with burn_in_mode settled"):
         _scenario(burn_in_mode="settled", burn_in_days=30)
+
+
+def test_the_burn_in_keeps_its_last_days_for_the_observation_layer():
+    from abm.clinical.observe import INPUTS
+    from abm.clinical.params import Manifestations
+
+    model = run_burn_in(_scenario(burn_in_days=5, days=2))
+    history = model.run_info["history"]
+    assert [row["t_days"] for row in history] == [-4.0, -3.0, -2.0, -1.0]  # day 0 is the arms' first record
+    assert set(history[0]) == set(INPUTS)
+    assert "history" not in model.run_info["burn_in"]  # the manifest's report stays small
+    limit = Manifestations.model_fields["recall_days"].metadata
+    assert any(getattr(m, "le", None) == burn_in.HISTORY_DAYS for m in limit)

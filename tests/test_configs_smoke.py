@@ -13,9 +13,11 @@ from abm.config import load
 from abm.run import run_scenario
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-# scenarios only: batch specs (configs/batches/) are checked in tests/experiments/test_batch.py
+# scenarios only: batch specs (configs/batches/) are checked in tests/experiments/test_batch.py, cohort specs
+# (configs/cohorts/) in tests/experiments/test_cohort.py
+SPECS = {"batches", "hypotheses", "sensitivity", "calibration", "cohorts"}
 FILES = sorted(p for p in CONFIGS.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-               and not {"batches", "hypotheses", "sensitivity", "calibration"} & set(p.relative_to(CONFIGS).parts))
+               and not SPECS & set(p.relative_to(CONFIGS).parts))
 IDS = [str(p.relative_to(CONFIGS)) for p in FILES]
 
 

@@ -318,7 +318,7 @@ def _treatment_only_leaves() -> list[dict]:
     """Every leaf parameter covered by TREATMENT_ONLY_KEYS, with default and plausible range."""
     from abm.config.table import rows
 
-    leaves = [dict(r, key=f"{section}." + r["key"]) for section in ("biology", "patient")
+    leaves = [dict(r, key=f"{section}." + r["key"]) for section in ("biology", "patient", "simulation")
               for r in rows(getattr(Scenario(), section))]
     return [r for r in leaves if any(r["key"] == k or r["key"].startswith(k + ".") for k in TREATMENT_ONLY_KEYS)]
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from abm.cli.calibrate import command as calibrate_command
+from abm.cli.cohort import command as cohort_command
 from abm.cli.common import fail, parse_shard
 from abm.cli.sensitivity import command as sensitivity_command
 from abm.config import ConfigError, dump_yaml, load
@@ -390,6 +391,7 @@ def hypothesis(
 
 app.command("sensitivity")(sensitivity_command)
 app.command("calibrate")(calibrate_command)
+app.command("cohort")(cohort_command)
 
 
 def main() -> None:  # pragma: no cover - console entry

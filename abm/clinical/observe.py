@@ -5,9 +5,9 @@ Randomness has two sources, kept apart:
 * the **patient's traits** (which SLEDAI-2K signs and which joints the disease shows; the offsets of the
   global assessments) come from ``patient.trait_seed``, so every replicate (simulation seed) of a scenario
   observes the same patient, and a cohort gives each virtual patient its own;
-* the **assay noise** of each visit comes from the scenario's seed (its own stream, spawn key 2 beside the
-  burn-in and arm streams of :func:`abm.run.seed_streams`), restarted for every arm, so the arms of a run are
-  observed with common random numbers (paired).
+* the **assay noise** of each visit comes from the scenario's seed and the patient (its own stream, spawn key
+  (2, trait seed) beside the burn-in and arm streams of :func:`abm.run.seed_streams`), restarted for every
+  arm, so the arms of a run are observed with common random numbers (paired).
 
 The columns are computed from recorded columns only (:data:`INPUTS`); :func:`observe` can be re-applied to a
 stored trajectory with other observation parameters.
@@ -69,26 +69,54 @@ def patient_traits(trait_seed: int) -> dict[str, np.ndarray]:
             "globals": rng.logistic(size=2)}
 
 
-def noise_generator(seed: int) -> np.random.Generator:
-    """The assay-noise stream of a scenario seed (restarted per arm: arms are observed with paired noise)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(OBSERVATION_SPAWN_KEY,)))
+def noise_generator(seed: int, trait_seed: int = 0) -> np.random.Generator:
+    """The assay-noise stream of a scenario seed and patient (restarted per arm: arms are observed with paired
+    noise; two patients of one seed are measured independently)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(OBSERVATION_SPAWN_KEY, trait_seed)))
+
+
+def trailing_mean(t: np.ndarray, x: np.ndarray, window: float) -> np.ndarray:
+    """Mean of ``x`` over the records in (t - window, t] at each record (``x`` itself for window 0)."""
+    t, x = np.asarray(t, float), np.asarray(x, float)
+    if window <= 0 or len(x) == 0:
+        return x.copy()
+    csum = np.concatenate([[0.0], np.cumsum(x)])
+    start = np.searchsorted(t, t - window + 1e-9, side="left")
+    end = np.arange(1, len(x) + 1)
+    return (csum[end] - csum[start]) / (end - start)
+
+
+def _activity(frame: pd.DataFrame, obs: Observation, voxels: int) -> np.ndarray:
+    return bm.organ_activity(frame["tissue_th17_pct_cd4"].to_numpy(float),
+                             frame["autoantibody_index"].to_numpy(float) / voxels,
+                             frame["inflammation_index"].to_numpy(float), obs.activity)
 
 
 def observe_arm(traj: pd.DataFrame, obs: Observation, *, voxels: int, crp_response: float, trait_seed: int,
-                seed: int) -> pd.DataFrame:
-    """The clinical columns of one arm's trajectory (rows in time order), as a new frame with the same index."""
+                seed: int, history: list[dict] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """The clinical columns of one arm's trajectory (rows in time order), as a new frame with the same index.
+
+    ``history`` holds the burn-in's last days (``t_days`` < 0; ``abm.burn_in.HISTORY_DAYS``), so the recall
+    windows of the indices reach back before day 0.  Without it (trajectories stored before the history was
+    kept) a window covers the recorded days only.
+    """
     missing = [c for c in INPUTS if c not in traj.columns]
     if missing:
         raise ValueError(f"trajectory lacks the column(s) {missing} the observation layer reads")
     b, m, noise = obs.biomarkers, obs.manifestations, obs.noise
-    rng = noise_generator(seed)
+    rng = noise_generator(seed, trait_seed)
     traits = patient_traits(trait_seed)
     n = len(traj)
     ab_voxel = traj["autoantibody_index"].to_numpy(float) / voxels
-    a = bm.organ_activity(traj["tissue_th17_pct_cd4"].to_numpy(float), ab_voxel,
-                          traj["inflammation_index"].to_numpy(float), obs.activity)
+    a = _activity(traj, obs, voxels)
     rel_ab = bm.relative_autoantibody(ab_voxel, obs.activity)
     out: dict[str, np.ndarray] = {"activity_index": a}
+    past = pd.DataFrame(history if history is not None else [], columns=list(INPUTS))
+    past = past[past["t_days"] < traj["t_days"].min()] if len(past) else past
+    t_all = np.concatenate([past["t_days"].to_numpy(float), traj["t_days"].to_numpy(float)])
+    a_all = np.concatenate([_activity(past, obs, voxels) if len(past) else np.empty(0), a])
+    a_recall = trailing_mean(t_all, a_all, m.recall_days)[len(past):]  # SLEDAI-2K organ signs
+    a_exam = trailing_mean(t_all, a_all, m.exam_days)[len(past):]  # joints and globals
 
     # biomarkers: true level, then as measured (one draw per record and biomarker, in a fixed order)
     crp = bm.crp_kinetics(traj["t_days"].to_numpy(float), traj["plasma_il6"].to_numpy(float), b, crp_response)
@@ -104,7 +132,7 @@ def observe_arm(traj: pd.DataFrame, obs: Observation, *, voxels: int, crp_respon
 
     # SLEDAI-2K: this patient's signs and the expectation over patients and assay noise
     prevalence = np.array([i.prevalence for i in ix.organ_items()])
-    present = ix.sign_present(a, prevalence, traits["organ"], m)
+    present = ix.sign_present(a_recall, prevalence, traits["organ"], m)
     prot_item = out["proteinuria_g_day_measured"] > b.proteinuria_item_g_day
     low_c = (out["c3_g_l_measured"] < b.c3_low_g_l) | (out["c4_g_l_measured"] < b.c4_low_g_l)
     dna_item = out["anti_dsdna_iu_ml_measured"] > b.anti_dsdna_cutoff_iu_ml
@@ -114,22 +142,23 @@ def observe_arm(traj: pd.DataFrame, obs: Observation, *, voxels: int, crp_respon
     p_c3_ok = bm.above_probability(c3, b.c3_low_g_l, noise.complement_cv)
     p_c4_ok = bm.above_probability(c4, b.c4_low_g_l, noise.complement_cv)
     p_dna = bm.above_probability(dna, b.anti_dsdna_cutoff_iu_ml, noise.anti_dsdna_cv)
-    out["sledai2k_expected"] = ix.sledai2k(ix.sign_probability(a, prevalence, m), p_prot,
+    out["sledai2k_expected"] = ix.sledai2k(ix.sign_probability(a_recall, prevalence, m), p_prot,
                                            1.0 - p_c3_ok * p_c4_ok, p_dna)
 
     # joints: a joint is tender / swollen when its log-odds pass the patient's joint offset (swollen within tender)
     joint_u = traits["joints"]
-    tender = ix.sign_logit(a, m.joint_tender_prevalence, m) > joint_u[None, :]
-    swollen = ix.sign_logit(a, m.joint_swollen_prevalence, m) > joint_u[None, :]
+    tender = ix.sign_logit(a_exam, m.joint_tender_prevalence, m) > joint_u[None, :]
+    swollen = ix.sign_logit(a_exam, m.joint_swollen_prevalence, m) > joint_u[None, :]
     out["tender_joints28"] = tender[:, :ix.JOINTS_28].sum(axis=1).astype(float)
     out["swollen_joints28"] = swollen[:, :ix.JOINTS_28].sum(axis=1).astype(float)
-    out["tender_joints28_expected"] = ix.JOINTS_28 * ix.sign_probability(a, m.joint_tender_prevalence, m)[:, 0]
-    out["swollen_joints28_expected"] = ix.JOINTS_28 * ix.sign_probability(a, m.joint_swollen_prevalence, m)[:, 0]
+    out["tender_joints28_expected"] = ix.JOINTS_28 * ix.sign_probability(a_exam, m.joint_tender_prevalence, m)[:, 0]
+    out["swollen_joints28_expected"] = ix.JOINTS_28 * ix.sign_probability(a_exam, m.joint_swollen_prevalence,
+                                                                          m)[:, 0]
     out["active_joints71"] = swollen.sum(axis=1).astype(float)
-    active71_expected = ix.JOINTS_71 * ix.sign_probability(a, m.joint_swollen_prevalence, m)[:, 0]
+    active71_expected = ix.JOINTS_71 * ix.sign_probability(a_exam, m.joint_swollen_prevalence, m)[:, 0]
 
     # global assessments (0-10): the patient's own offset plus visit scatter; expected = the median patient
-    g_logit = ix.sign_logit(a, m.global_prevalence, m)[:, 0]
+    g_logit = ix.sign_logit(a_exam, m.global_prevalence, m)[:, 0]
     median_global = 10.0 * expit(g_logit)
     patient_g = np.clip(10.0 * expit(g_logit - traits["globals"][0]) + global_scatter[:, 0], 0.0, 10.0)
     physician_g = np.clip(10.0 * expit(g_logit - traits["globals"][1]) + global_scatter[:, 1], 0.0, 10.0)
@@ -144,11 +173,12 @@ def observe_arm(traj: pd.DataFrame, obs: Observation, *, voxels: int, crp_respon
     return pd.DataFrame({c: out[c] for c in COLUMNS}, index=traj.index)
 
 
-def observe(traj: pd.DataFrame, scenario) -> pd.DataFrame:
-    """``traj`` with the clinical columns appended, arm by arm (each arm restarts the assay-noise stream)."""
+def observe(traj: pd.DataFrame, scenario, history: list[dict] | pd.DataFrame | None = None) -> pd.DataFrame:
+    """``traj`` with the clinical columns appended, arm by arm (each arm restarts the assay-noise stream;
+    ``history``: the burn-in's last days, shared by the arms, see :func:`observe_arm`)."""
     kw = {"voxels": scenario.tissue.width_voxels * scenario.tissue.height_voxels,
           "crp_response": scenario.disease.crp_response, "trait_seed": scenario.patient.trait_seed,
-          "seed": scenario.seed}
+          "seed": scenario.seed, "history": history}
     if "arm" not in traj.columns:
         return pd.concat([traj, observe_arm(traj, scenario.observation, **kw)], axis=1)
     parts = [observe_arm(group.sort_values("t_days"), scenario.observation, **kw)

@@ -119,12 +119,21 @@ class Manifestations(Section):
     """
 
     threshold: float = param(
-        1.16, "A", "fit (analysis/fit_observation.py, 10 runs of trial-sle-ucmsc-single at the "
-        "sle_phagocyte_split posterior): the LIU11 baseline SLEDAI-2K 10.4 on the untreated arm at day 0",
-        plausible=(0.5, 1.5))
+        1.06, "A", "fit (analysis/fit_observation.py, 10 runs of trial-sle-ucmsc-single at the "
+        "sle_phagocyte_split posterior, 30-day recall window): the LIU11 baseline SLEDAI-2K 10.4 on the untreated "
+        "arm at day 0", plausible=(0.5, 1.5))
     spread: float = param(
-        0.126, "A", "fit (analysis/fit_observation.py, as threshold): LIU11-SLEDAI-90, 7.8 in the MSC arm at "
+        0.062, "A", "fit (analysis/fit_observation.py, as threshold): LIU11-SLEDAI-90, 7.8 in the MSC arm at "
         "day 90; one spread for every sign, joints and globals included (assumption)", gt=0, plausible=(0.05, 0.5))
+    recall_days: float = param(
+        30.0, "days", "SLEDAI-2K scores descriptors present over the preceding 30 days (the 30-day window: Touma Z "
+        "2010 J Rheumatol; the original 10 days: Gladman DD 2002 J Rheumatol): organ signs follow the mean organ "
+        "activity over this window (the mean, not the maximum, is an assumption: the simulated tissue slice "
+        "adds day-to-day small-number noise a whole organ does not have)", ge=0, le=30, plausible=(10.0, 30.0))
+    exam_days: float = param(
+        7.0, "days", "assumption: joint counts and global assessments follow the mean organ activity of the last "
+        "week (synovitis and how a patient feels persist for days); 0 = the visit day alone", ge=0, le=30,
+        plausible=(0.0, 14.0))
     joint_tender_prevalence: float = param(
         0.25, "fraction of joints", "assumption: ~7 of 28 joints tender in a patient at the reference activity "
         "(active RA trial cohorts report 8-15 of 28)", gt=0, lt=1, plausible=(0.1, 0.5))

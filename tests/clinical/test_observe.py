@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from abm.clinical import COLUMNS
-from abm.clinical.observe import observe, observe_arm
+from abm.clinical.observe import observe, observe_arm, trailing_mean
 from abm.config import Scenario
 
 SC = Scenario()
@@ -79,3 +79,20 @@ def test_mean_realised_sledai_over_patients_and_noise_is_the_expected_score():
 def test_observation_is_deterministic():
     traj = trajectory(np.linspace(0.5, 1.5, 8))
     pd.testing.assert_frame_equal(arm_obs(traj, 3, 4), arm_obs(traj, 3, 4))
+
+
+def test_trailing_mean_by_hand():
+    t = np.arange(6.0)
+    x = np.array([0.0, 6.0, 0.0, 3.0, 3.0, 3.0])
+    np.testing.assert_allclose(trailing_mean(t, x, 3.0), [0.0, 3.0, 2.0, 3.0, 2.0, 3.0])
+    np.testing.assert_array_equal(trailing_mean(t, x, 0.0), x)
+
+
+def test_recall_window_reaches_into_the_burn_in_history():
+    traj = trajectory(np.full(3, 1.0))
+    hot = trajectory(np.full(30, 1.6)).assign(t_days=np.arange(-30.0, 0.0))
+    without = arm_obs(traj)
+    with_history = observe_arm(traj, SC.observation, voxels=VOXELS, crp_response=1.0, trait_seed=0, seed=0,
+                               history=hot.drop(columns="arm").to_dict("records"))
+    assert with_history["sledai2k_expected"].iloc[0] > without["sledai2k_expected"].iloc[0]
+    assert with_history["activity_index"].iloc[0] == without["activity_index"].iloc[0]  # A itself is today's

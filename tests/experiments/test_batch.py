@@ -301,6 +301,22 @@ def test_replicate_seeds_paired_across_points_distinct_across_replicates(tmp_pat
     assert all(0 <= s < 2**63 for s in seeds)
 
 
+def test_point_seeds_give_each_point_its_own_replicate_seeds(tmp_path):
+    spec = write_spec(tmp_path / "spec.yaml", replicates=2, point_seeds=[7, 8, 7],
+                      sweep={"grid": {DOSE: [5e5, 1e6, 2e6]}})
+    tasks = plan(spec)
+    seeds = {(t.point, t.replicate): t.seed for t in tasks}
+    assert [seeds[(0, r)] for r in range(2)] == replicate_seeds(7, 2)
+    assert [seeds[(1, r)] for r in range(2)] == replicate_seeds(8, 2)
+    assert seeds[(0, 0)] == seeds[(2, 0)] != seeds[(1, 0)]
+
+
+def test_point_seeds_must_match_the_points(tmp_path):
+    spec = write_spec(tmp_path / "spec.yaml", point_seeds=[1], sweep={"grid": {DOSE: [5e5, 1e6]}})
+    with pytest.raises(ConfigError, match="point_seeds: 1 seeds for 2 sweep points"):
+        plan(spec)
+
+
 def test_replicate_seeds_deterministic_and_prefix_stable():
     assert replicate_seeds(3, 4) == replicate_seeds(3, 4)
     assert replicate_seeds(3, 4) != replicate_seeds(4, 4)

@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from abm.config import ConfigError, to_dict
@@ -145,6 +146,23 @@ def burned_state(scenario, batch_dir: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.save(model, path)
     return model.state_dict()
+
+
+def burn_in_history(batch_dir: Path, config: dict[str, Any]) -> list[dict] | None:
+    """The burn-in's last days a run's observation read (``abm.burn_in.HISTORY_DAYS``), from the batch's
+    burn-in cache; None when the cache has no entry or the entry predates the history."""
+    from abm.checkpoint import META_KEY
+    from abm.config import validate_dict
+
+    path = Path(batch_dir) / BURNIN / f"{burnin_key(to_dict(validate_dict(config)))}.npz"  # as burned_state
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            doc = json.loads(npz[META_KEY].tobytes().decode("utf-8"))
+    except (OSError, ValueError, KeyError):
+        return None
+    return doc.get("meta", {}).get("run_info", {}).get("history")
 
 
 def trajectories_of(task: RunTask, batch_dir: Path) -> pd.DataFrame:

@@ -93,7 +93,10 @@ def point_config(base: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]
 def expand(spec: BatchSpec, base: dict[str, Any]) -> list[RunTask]:
     """Every run of the batch, validated; raises ConfigError naming the first bad point."""
     points = parameter_points(spec)
-    seeds = replicate_seeds(spec.root_seed, spec.replicates)
+    shared = replicate_seeds(spec.root_seed, spec.replicates)
+    if spec.point_seeds is not None and len(spec.point_seeds) != len(points):
+        raise ConfigError(f"point_seeds: {len(spec.point_seeds)} seeds for {len(points)} sweep points; give one "
+                          "per point")
     base = batch_base(base)
     tasks = []
     reserved = {"seed", "name"} & {k for p in points for k in p}
@@ -106,6 +109,7 @@ def expand(spec: BatchSpec, base: dict[str, Any]) -> list[RunTask]:
             validate_dict(config, origin=f"sweep point {i} {params}")
         except ConfigError as exc:
             raise ConfigError(str(exc)) from None
+        seeds = shared if spec.point_seeds is None else replicate_seeds(spec.point_seeds[i], spec.replicates)
         for r, seed in enumerate(seeds):
             tasks.append(RunTask(f"p{i:05d}-r{r:04d}", i, r, seed, params, {**config, "seed": seed}))
     return tasks

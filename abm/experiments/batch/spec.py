@@ -92,6 +92,9 @@ class BatchSpec(Strict):
     sweep: Sweep = Field(default_factory=Sweep)
     replicates: int = Field(1, ge=1, le=100_000)
     root_seed: int = Field(0, ge=0)
+    point_seeds: list[int] | None = Field(
+        None, description="a root seed per sweep point, whose replicates then have seeds of their own (virtual "
+        "patients); default: every point shares the replicates' seeds of root_seed (points paired by replicate)")
     summary_days: list[float] = Field(default_factory=lambda: [7.0, 30.0, 90.0, 180.0])
     backend: Backend = Field(default_factory=Backend)
 

@@ -40,16 +40,18 @@ def set_key(observation: dict, key: str, value: float) -> None:
     node[last] = float(value)
 
 
-def replicate_mean(frame: pd.DataFrame, scenario, target: Target) -> float:
-    """Mean over runs of ``target.column`` at the record nearest ``target.day`` in ``target.arm``."""
+def replicate_mean(frame: pd.DataFrame, scenario, target: Target,
+                   histories: dict[str, list[dict] | None] | None = None) -> float:
+    """Mean over runs of ``target.column`` at the record nearest ``target.day`` in ``target.arm`` (each run
+    re-observed with its burn-in history, ``histories`` by run id, where known)."""
     rows = frame[frame["arm"] == target.arm]
     if rows.empty:
         raise ValueError(f"{target.finding_id}: no arm {target.arm!r} in the trajectories")
     observed = []
-    for _, run in rows.groupby("run_id") if "run_id" in rows.columns else [(None, rows)]:
+    for run_id, run in rows.groupby("run_id") if "run_id" in rows.columns else [(None, rows)]:
         seed = int(run["seed"].iloc[0]) if "seed" in run.columns else scenario.seed
         obs = observe(run.drop(columns=[c for c in run.columns if c in _clinical()]),
-                      scenario.model_copy(update={"seed": seed}))
+                      scenario.model_copy(update={"seed": seed}), (histories or {}).get(str(run_id)))
         i = int(np.abs(obs["t_days"].to_numpy(float) - target.day).argmin())
         observed.append(float(obs[target.column].iloc[i]))
     return float(np.mean(observed))
@@ -62,7 +64,8 @@ def _clinical() -> set[str]:
 
 
 def fit(frame: pd.DataFrame, scenario, targets: Sequence[Target], keys: Sequence[str],
-        start: Sequence[float], bounds: tuple[Sequence[float], Sequence[float]]) -> dict[str, float]:
+        start: Sequence[float], bounds: tuple[Sequence[float], Sequence[float]],
+        histories: dict[str, list[dict] | None] | None = None) -> dict[str, float]:
     """Observation parameter values (by key) that make the re-observed replicate means meet the targets."""
     from abm.config import validate_dict
 
@@ -73,7 +76,7 @@ def fit(frame: pd.DataFrame, scenario, targets: Sequence[Target], keys: Sequence
         for key, value in zip(keys, x, strict=True):
             set_key(cfg["observation"], key, value)
         sc = validate_dict(cfg, origin="observation fit")
-        return np.array([(replicate_mean(frame, sc, t) - t.value) / t.sd for t in targets])
+        return np.array([(replicate_mean(frame, sc, t, histories) - t.value) / t.sd for t in targets])
 
     result = least_squares(residuals, np.asarray(start, float), bounds=bounds, x_scale="jac")
     return dict(zip(keys, (float(v) for v in result.x), strict=True)) | {"cost": float(result.cost)}

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +176,7 @@ class Source:
     frame: pd.DataFrame
     path: Path | None = None
     origin: tuple[str, str | None, int] | None = None  # (directory, label given, index in load_dir)
+    histories: dict[str, list[dict] | None] = field(default_factory=dict)  # run id -> the burn-in's last days
 
 
 def is_batch_dir(path: Path) -> bool:
@@ -211,10 +212,12 @@ def with_derived(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def with_observation(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+def with_observation(frame: pd.DataFrame, scenario: Scenario,
+                     histories: dict[str, list[dict] | None] | None = None) -> pd.DataFrame:
     """Add the clinical columns (abm.clinical) to trajectories recorded before the observation layer existed.
 
-    Each run is observed with its own seed (the ``seed`` column of a batch, else the scenario's)."""
+    Each run is observed with its own seed (the ``seed`` column of a batch, else the scenario's) and its
+    burn-in history where the batch's burn-in cache has it (``histories``, by run id)."""
     if frame.empty or all(c in frame.columns for c in CLINICAL_COLUMNS) or any(
             c not in frame.columns for c in OBSERVATION_INPUTS):
         return frame
@@ -222,7 +225,8 @@ def with_observation(frame: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     parts = []
     for _, group in frame.groupby("run_id" if "run_id" in frame.columns else "arm", sort=False):
         seed = int(group["seed"].iloc[0]) if "seed" in group.columns else scenario.seed
-        parts.append(observe(group, scenario.model_copy(update={"seed": seed}))[list(CLINICAL_COLUMNS)])
+        history = (histories or {}).get(str(group["run_id"].iloc[0])) if "run_id" in group.columns else None
+        parts.append(observe(group, scenario.model_copy(update={"seed": seed}), history)[list(CLINICAL_COLUMNS)])
     return pd.concat([frame, pd.concat(parts).loc[frame.index]], axis=1)
 
 
@@ -245,6 +249,7 @@ def load_dir(path: Path, label: str | None = None) -> list[Source]:
     if not is_batch_dir(path):
         raise FileNotFoundError(f"{path}: neither a batch directory (batch.json) nor a run directory "
                                 f"(manifest.json + trajectories.parquet)")
+    from abm.experiments.batch.execute import burn_in_history
     from abm.experiments.batch.runner import tasks_of
 
     tasks = tasks_of(path)
@@ -255,9 +260,11 @@ def load_dir(path: Path, label: str | None = None) -> list[Source]:
         config = next(t.config for t in tasks if t.point == point)
         scenario = validate_dict(config, origin=f"{path} point {point}")
         sub = frame[frame["point"] == point] if "point" in frame.columns else frame
-        sub = with_observation(sub, scenario)
+        histories = {t.run_id: burn_in_history(path, t.config) for t in tasks if t.point == point}
+        sub = with_observation(sub, scenario, histories)
         name = label or scenario.name
-        out.append(Source(name if len(points) == 1 else f"{name}/p{point}", scenario, sub, path))
+        out.append(Source(name if len(points) == 1 else f"{name}/p{point}", scenario, sub, path,
+                          histories=histories))
     return out
 
 
