@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import matplotlib
 
@@ -129,5 +128,3 @@ def _fmt(frame: pd.DataFrame) -> pd.DataFrame:
             out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
     return out
 
-
-__all__: list[Any] = ["write"]
